@@ -1,0 +1,168 @@
+// Package env is the runtime every sandbox service shares: the world, the
+// clock, the principal registry, IAM, the assertion sealer, the token
+// verifier and the operation counters.
+package env
+
+import (
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tipctl/tipctl/sandbox/auth"
+	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/iam"
+	"github.com/tipctl/tipctl/sandbox/jwtverify"
+	"github.com/tipctl/tipctl/sandbox/world"
+)
+
+// Env is shared by all services of one sandbox.
+type Env struct {
+	World    *world.World
+	Registry *auth.Registry
+	IAM      *iam.Store
+	Sealer   *auth.Sealer
+	JWT      *jwtverify.Verifier
+	Stats    *Stats
+	Faults   *Faults
+
+	offset atomic.Int64 // clock offset in nanoseconds, for tests
+}
+
+// New builds the shared runtime for w and registers the IAM users' keys.
+func New(w *world.World) (*Env, error) {
+	store, err := iam.New(w)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := auth.NewSealer()
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{World: w, Registry: auth.NewRegistry(), IAM: store, Sealer: sealer,
+		JWT: jwtverify.New(nil), Stats: NewStats(), Faults: &Faults{}}
+	for _, u := range store.UserList {
+		for _, k := range u.AccessKeys {
+			e.Registry.Add(&auth.Principal{
+				AccountID: w.AccountID, Arn: u.Arn, UserID: u.UserID,
+				AccessKeyID: k.ID, SecretAccessKey: k.Secret, Policies: u.Policies,
+				Admin: u.Name == "admin",
+			})
+		}
+	}
+	return e, nil
+}
+
+// Now is the sandbox's clock: real time plus any offset set by Advance.
+func (e *Env) Now() time.Time { return time.Now().Add(time.Duration(e.offset.Load())).UTC() }
+
+// Advance moves the sandbox clock forward (tests of expiry).
+func (e *Env) Advance(d time.Duration) { e.offset.Add(int64(d)) }
+
+// Authenticate verifies r's SigV4 signature and returns its principal.
+func (e *Env) Authenticate(r *http.Request, body []byte, opt awsproto.VerifyOptions) (*auth.Principal, *awsproto.Error) {
+	if !awsproto.IsSigned(r) {
+		return nil, awsproto.Errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
+	}
+	sig, err := awsproto.Verify(r, body, e.Now(), e.Registry.Lookup, opt)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := e.Registry.Get(sig.AccessKeyID)
+	if !ok {
+		return nil, awsproto.Errorf(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+	}
+	return p, nil
+}
+
+// Stats counts operations per "service:Operation".
+type Stats struct {
+	mu  sync.Mutex
+	ops map[string]int64
+}
+
+// NewStats returns empty counters.
+func NewStats() *Stats { return &Stats{ops: map[string]int64{}} }
+
+// Inc counts one call of op, e.g. "sts:AssumeRole".
+func (s *Stats) Inc(op string) {
+	s.mu.Lock()
+	s.ops[op]++
+	s.mu.Unlock()
+}
+
+// Snapshot copies the counters.
+func (s *Stats) Snapshot() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.ops))
+	for k, v := range s.ops {
+		out[k] = v
+	}
+	return out
+}
+
+// Get returns one counter.
+func (s *Stats) Get(op string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ops[op]
+}
+
+// Reset zeroes every counter.
+func (s *Stats) Reset() {
+	s.mu.Lock()
+	s.ops = map[string]int64{}
+	s.mu.Unlock()
+}
+
+// Keys lists the counted operations, sorted.
+func (s *Stats) Keys() []string {
+	snap := s.Snapshot()
+	out := make([]string, 0, len(snap))
+	for k := range snap {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Faults are injected failures, set through /_sandbox/faults.
+type Faults struct {
+	mu sync.Mutex
+	// Delays per service name ("idp", "sts", "sso-oauth", ...).
+	delays map[string]time.Duration
+}
+
+// SetDelay makes every request to service wait d first (0 clears it).
+func (f *Faults) SetDelay(service string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.delays == nil {
+		f.delays = map[string]time.Duration{}
+	}
+	if d <= 0 {
+		delete(f.delays, service)
+		return
+	}
+	f.delays[service] = d
+}
+
+// Delay returns the injected delay for service.
+func (f *Faults) Delay(service string) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.delays[service]
+}
+
+// Snapshot returns the injected delays.
+func (f *Faults) Snapshot() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range f.delays {
+		out[k] = v.String()
+	}
+	return out
+}

@@ -1,0 +1,54 @@
+package sandbox
+
+import (
+	"strings"
+
+	"github.com/tipctl/tipctl/sandbox/identitycenter"
+)
+
+// wire builds every service of the sandbox and registers its handler and
+// its /_sandbox/info keys. Each service package keeps its state apart from
+// its wire handlers; this is the only place that knows them all.
+func (s *Sandbox) wire() error {
+	w := s.Env.World
+	idc, err := identitycenter.New(w)
+	if err != nil {
+		return err
+	}
+	_ = idc
+
+	s.AddInfo(func(info map[string]any) {
+		users := []map[string]any{}
+		inIdC := map[string]bool{}
+		for _, u := range w.IdentityCenter.Users {
+			inIdC[strings.ToLower(u.Email)] = true
+		}
+		for _, u := range w.IdP.Users {
+			groups := u.Groups
+			if groups == nil {
+				groups = []string{}
+			}
+			users = append(users, map[string]any{"email": u.Email, "password": u.Password, "groups": groups,
+				"in_identity_center": inIdC[strings.ToLower(u.Email)]})
+		}
+		clientID := ""
+		if len(w.IdP.Clients) > 0 {
+			clientID = w.IdP.Clients[0].ClientID
+		}
+		info["idp"] = map[string]any{"issuer": w.IdP.Issuer, "client_id": clientID, "users": users}
+		appArn := ""
+		if len(w.IdentityCenter.Applications) > 0 {
+			appArn = w.IdentityCenter.Applications[0].Arn
+		}
+		info["identity_center"] = map[string]any{"instance_arn": w.IdentityCenter.InstanceArn,
+			"identity_store_id": w.IdentityCenter.IdentityStoreID, "application_arn": appArn}
+		roles := map[string]any{}
+		for name, key := range map[string]string{"tip-bridge": "bridge", "tip-enhanced": "enhanced", "tip-no-setcontext": "no_set_context"} {
+			if r, ok := s.Env.IAM.RoleByName(name); ok {
+				roles[key] = r.Arn
+			}
+		}
+		info["roles"] = roles
+	})
+	return nil
+}
