@@ -26,6 +26,9 @@ type Env struct {
 	JWT      *jwtverify.Verifier
 	Stats    *Stats
 	Faults   *Faults
+	// Objects is the S3 object store, set by the S3 service when it is wired,
+	// so that other services (QuickSight snapshots) can write real objects.
+	Objects ObjectStore
 
 	offset atomic.Int64 // clock offset in nanoseconds, for tests
 }
@@ -74,6 +77,13 @@ func (e *Env) Authenticate(r *http.Request, body []byte, opt awsproto.VerifyOpti
 		return nil, awsproto.Errorf(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
 	return p, nil
+}
+
+// ObjectStore is the part of S3 other services use.
+type ObjectStore interface {
+	PutObject(bucket, key string, body []byte, contentType string) error
+	GetObject(bucket, key string) ([]byte, error)
+	BucketExists(bucket string) bool
 }
 
 // Stats counts operations per "service:Operation".
