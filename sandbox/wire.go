@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/tipctl/tipctl/sandbox/identitycenter"
+	"github.com/tipctl/tipctl/sandbox/idp"
 )
 
 // wire builds every service of the sandbox and registers its handler and
@@ -16,6 +17,15 @@ func (s *Sandbox) wire() error {
 		return err
 	}
 	_ = idc
+
+	provider, err := idp.New(s.Env)
+	if err != nil {
+		return err
+	}
+	s.Register(SvcIdP, provider)
+	if s.idpPrefix != "" { // the issuer is served here: verify its tokens in-process
+		s.Env.JWT.RegisterLocal(w.IdP.Issuer, provider.PublicKeys)
+	}
 
 	s.AddInfo(func(info map[string]any) {
 		users := []map[string]any{}
