@@ -66,6 +66,8 @@ type RefreshSession struct {
 	User    *User
 	Scopes  []string
 	Expires int64
+	// AuthTime is when the person authenticated at the external IdP (unix).
+	AuthTime int64
 }
 
 // New builds the state from a validated world.
