@@ -5,6 +5,7 @@ import (
 
 	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/idp"
+	"github.com/tipctl/tipctl/sandbox/sts"
 )
 
 // wire builds every service of the sandbox and registers its handler and
@@ -16,7 +17,8 @@ func (s *Sandbox) wire() error {
 	if err != nil {
 		return err
 	}
-	_ = idc
+	s.Register(SvcSTS, sts.New(s.Env))
+	s.Register(SvcSSOOIDC, identitycenter.NewOIDC(s.Env, idc))
 
 	provider, err := idp.New(s.Env)
 	if err != nil {
