@@ -93,7 +93,7 @@ func Start(opts Options) (*Sandbox, error) {
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() { _ = s.server.Serve(ln) }()
 	s.stopSweep = make(chan struct{})
-	go s.sweep()
+	go s.sweep(s.stopSweep)
 	return s, nil
 }
 
@@ -140,14 +140,14 @@ func (s *Sandbox) Close() error {
 	return err
 }
 
-func (s *Sandbox) sweep() {
+func (s *Sandbox) sweep(stop <-chan struct{}) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
 			s.Env.Registry.Sweep(s.Env.Now().Add(-time.Hour))
-		case <-s.stopSweep:
+		case <-stop:
 			return
 		}
 	}
@@ -161,6 +161,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				Message: fmt.Sprintf("the sandbox failed on this request: %v", v), Receiver: true}, awsproto.NewRequestID())
 		}
 	}()
+	// The sandbox clock may be advanced for tests; SDKs correct their
+	// signing clock from the Date header, as they do against AWS.
+	w.Header().Set("Date", s.Env.Now().Format(http.TimeFormat))
 	if strings.HasPrefix(r.URL.Path, "/_sandbox/") {
 		s.control(w, r)
 		return
