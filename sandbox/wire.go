@@ -5,6 +5,8 @@ import (
 
 	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/idp"
+	"github.com/tipctl/tipctl/sandbox/s3"
+	"github.com/tipctl/tipctl/sandbox/s3control"
 	"github.com/tipctl/tipctl/sandbox/sts"
 )
 
@@ -28,6 +30,21 @@ func (s *Sandbox) wire() error {
 	if s.idpPrefix != "" { // the issuer is served here: verify its tokens in-process
 		s.Env.JWT.RegisterLocal(w.IdP.Issuer, provider.PublicKeys)
 	}
+
+	objects, err := s3.New(s.Env)
+	if err != nil {
+		return err
+	}
+	s.Register(SvcS3, objects)
+	s.Env.Objects = objects.Store
+	grants, err := s3control.New(s.Env)
+	if err != nil {
+		return err
+	}
+	s.Register(SvcS3Control, grants)
+	s.AddInfo(func(info map[string]any) {
+		info["s3"] = map[string]any{"buckets": objects.Store.BucketNames(), "grants": grants.State.Info()}
+	})
 
 	s.AddInfo(func(info map[string]any) {
 		users := []map[string]any{}
