@@ -5,6 +5,7 @@ import (
 
 	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/idp"
+	"github.com/tipctl/tipctl/sandbox/quicksight"
 	"github.com/tipctl/tipctl/sandbox/s3"
 	"github.com/tipctl/tipctl/sandbox/s3control"
 	"github.com/tipctl/tipctl/sandbox/sts"
@@ -45,6 +46,13 @@ func (s *Sandbox) wire() error {
 	s.AddInfo(func(info map[string]any) {
 		info["s3"] = map[string]any{"buckets": objects.Store.BucketNames(), "grants": grants.State.Info()}
 	})
+
+	qs, err := quicksight.New(s.Env)
+	if err != nil {
+		return err
+	}
+	s.Register(SvcQuickSight, qs)
+	s.AddInfo(qs.Info)
 
 	s.AddInfo(func(info map[string]any) {
 		users := []map[string]any{}
