@@ -3,11 +3,14 @@ package sandbox
 import (
 	"strings"
 
+	"github.com/tipctl/tipctl/sandbox/iam"
 	"github.com/tipctl/tipctl/sandbox/identitycenter"
+	"github.com/tipctl/tipctl/sandbox/identitystore"
 	"github.com/tipctl/tipctl/sandbox/idp"
 	"github.com/tipctl/tipctl/sandbox/quicksight"
 	"github.com/tipctl/tipctl/sandbox/s3"
 	"github.com/tipctl/tipctl/sandbox/s3control"
+	"github.com/tipctl/tipctl/sandbox/ssoadmin"
 	"github.com/tipctl/tipctl/sandbox/sts"
 )
 
@@ -22,6 +25,9 @@ func (s *Sandbox) wire() error {
 	}
 	s.Register(SvcSTS, sts.New(s.Env))
 	s.Register(SvcSSOOIDC, identitycenter.NewOIDC(s.Env, idc))
+	s.Register(SvcSSOAdmin, ssoadmin.New(s.Env, idc))
+	s.Register(SvcIdentityStore, identitystore.New(s.Env, idc))
+	s.Register(SvcIAM, iam.NewService(s.Env.IAM, s.Env, s.Env.Stats))
 
 	provider, err := idp.New(s.Env)
 	if err != nil {
