@@ -142,10 +142,10 @@ func (o *TemplateOptions) Validate() error {
 }
 
 // Intrinsic functions in their long form, which is valid YAML and JSON alike.
-func ref(name string) M              { return M{{"Ref", name}} }
-func getAtt(res, attr string) M      { return M{{"Fn::GetAtt", []string{res, attr}}} }
-func sub(s string) M                 { return M{{"Fn::Sub", s}} }
-func policyDoc(statements ...M) M    { return M{{"Version", "2012-10-17"}, {"Statement", statements}} }
+func ref(name string) M           { return M{{"Ref", name}} }
+func getAtt(res, attr string) M   { return M{{"Fn::GetAtt", []string{res, attr}}} }
+func sub(s string) M              { return M{{"Fn::Sub", s}} }
+func policyDoc(statements ...M) M { return M{{"Version", "2012-10-17"}, {"Statement", statements}} }
 func allow(sid string, actions []string, resource any) M {
 	return M{{"Sid", sid}, {"Effect", "Allow"}, {"Action", actions}, {"Resource", resource}}
 }
