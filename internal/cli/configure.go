@@ -1,0 +1,345 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tipctl/tipctl/tip/config"
+)
+
+func init() { register(newConfigureCmd) }
+
+func newConfigureCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "configure",
+		Short: "Create and inspect tipctl profiles",
+		Long: `A profile says which IdP to sign in to and which AWS resources carry the
+identity: the Identity Center application, the bridge role and the
+identity-enhanced role. Profiles live in $TIPCTL_HOME/config.yaml (default
+$XDG_CONFIG_HOME/tipctl/config.yaml) and hold no secrets.`,
+	}
+	cmd.AddCommand(newConfigureIdPCmd(app), newConfigureSandboxCmd(app), newConfigureListCmd(app), newConfigureShowCmd(app))
+	return cmd
+}
+
+func newConfigureIdPCmd(app *App) *cobra.Command {
+	var provider, raw string
+	cmd := &cobra.Command{
+		Use:   "idp --provider okta|entra-id|cognito|oidc [--config JSON-or-FILE]",
+		Short: "Configure the IdP and the AWS resources of a profile",
+		Long: `Builds a profile from a provider preset and values given with --config (a
+JSON object, inline or in a file; tip-cli's keys are accepted too). Missing
+values are asked for on a terminal, with the current ones as defaults;
+without a terminal, missing values are an error that names them.
+
+  tipctl configure idp --provider okta --config '{"org_url": "https://dev-1.okta.com",
+    "client_id": "0oa...", "application_arn": "arn:aws:sso::...", "bridge_role_arn": "...",
+    "enhanced_role_arn": "...", "region": "eu-west-1"}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			values, err := configValues(raw)
+			if err != nil {
+				return err
+			}
+			cfg, err := config.Load()
+			if err != nil {
+				return configError(err)
+			}
+			name := app.profileName()
+			current := map[string]string{}
+			if old, ok := cfg.Lookup(name); ok {
+				current = old.Values()
+				if provider == "" {
+					provider = old.Provider
+				}
+			}
+			if provider == "" {
+				return Errorf(ExitUsage, "pass --provider "+strings.Join(config.Providers(), "|"), "no provider given for profile %q", name)
+			}
+			merged := map[string]string{}
+			for k, v := range current {
+				merged[k] = v
+			}
+			for k, v := range values {
+				merged[k] = v
+			}
+			p, missing, err := config.BuildProfile(provider, merged)
+			if err != nil {
+				return Errorf(ExitConfig, "", "%v", err)
+			}
+			if len(missing) > 0 {
+				if !isTTY(app.Stdin) || !isTTY(app.Stderr) {
+					return Errorf(ExitConfig, "pass them with --config '{\"KEY\": \"VALUE\", ...}'", "missing values for profile %q: %s", name, strings.Join(missing, ", "))
+				}
+				if err := prompt(app, merged, missing); err != nil {
+					return err
+				}
+				if p, missing, err = config.BuildProfile(provider, merged); err != nil {
+					return Errorf(ExitConfig, "", "%v", err)
+				} else if len(missing) > 0 {
+					return Errorf(ExitConfig, "", "still missing: %s", strings.Join(missing, ", "))
+				}
+			}
+			p.Name = name
+			if err := cfg.Set(p); err != nil {
+				return configError(err)
+			}
+			if err := cfg.Save(); err != nil {
+				return configError(err)
+			}
+			for _, w := range p.Warnings() {
+				app.say("tipctl: warning: %s", w)
+			}
+			return showProfile(app, p, cfg.Path(), "saved")
+		},
+	}
+	cmd.Flags().StringVar(&provider, "provider", "", "IdP preset: "+strings.Join(config.Providers(), ", "))
+	cmd.Flags().StringVar(&raw, "config", "", "values as a JSON object, or a file holding one")
+	return cmd
+}
+
+// configValues reads --config: inline JSON or a JSON file.
+func configValues(raw string) (map[string]string, error) {
+	out := map[string]string{}
+	if raw == "" {
+		return out, nil
+	}
+	data := []byte(raw)
+	if !strings.HasPrefix(strings.TrimSpace(raw), "{") {
+		b, err := os.ReadFile(raw)
+		if err != nil {
+			return nil, Errorf(ExitUsage, "pass a JSON object or the path of a file holding one", "--config: %v", err)
+		}
+		data = b
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, Errorf(ExitUsage, "pass a JSON object such as '{\"client_id\": \"...\"}'", "--config is not a JSON object: %v", err)
+	}
+	for k, v := range m {
+		switch t := v.(type) {
+		case string:
+			out[k] = t
+		case float64, bool:
+			out[k] = fmt.Sprint(t)
+		case []any:
+			parts := make([]string, 0, len(t))
+			for _, e := range t {
+				parts = append(parts, fmt.Sprint(e))
+			}
+			out[k] = strings.Join(parts, " ")
+		default:
+			return nil, Errorf(ExitUsage, "", "--config: %q must be a string", k)
+		}
+	}
+	return out, nil
+}
+
+// prompt asks for each missing key on the terminal.
+func prompt(app *App, values map[string]string, missing []string) error {
+	r := bufio.NewReader(app.Stdin)
+	for _, k := range missing {
+		def := values[k]
+		help := config.InputHelp(k)
+		if def != "" {
+			fmt.Fprintf(app.Stderr, "%s (%s) [%s]: ", k, help, def)
+		} else {
+			fmt.Fprintf(app.Stderr, "%s (%s): ", k, help)
+		}
+		line, err := r.ReadString('\n')
+		if err != nil && err != io.EOF {
+			return err
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			line = def
+		}
+		values[k] = line
+		if err == io.EOF {
+			break
+		}
+	}
+	return nil
+}
+
+func newConfigureSandboxCmd(app *App) *cobra.Command {
+	var endpoint string
+	cmd := &cobra.Command{
+		Use:   "sandbox [--endpoint URL]",
+		Short: "Write a complete profile for a running sandbox",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if endpoint == "" {
+				endpoint = "http://" + DefaultSandboxListen
+			}
+			hc, err := app.httpClient()
+			if err != nil {
+				return err
+			}
+			p, err := sandboxProfile(cmd.Context(), hc, endpoint, app.profileName())
+			if err != nil {
+				return err
+			}
+			cfg, err := config.Load()
+			if err != nil {
+				return configError(err)
+			}
+			if err := cfg.Set(p); err != nil {
+				return configError(err)
+			}
+			if err := cfg.Save(); err != nil {
+				return configError(err)
+			}
+			return showProfile(app, p, cfg.Path(), "saved")
+		},
+	}
+	cmd.Flags().StringVar(&endpoint, "endpoint", "", "sandbox URL (default http://"+DefaultSandboxListen+")")
+	return cmd
+}
+
+// sandboxProfile builds a profile from a sandbox's /_sandbox/info.
+func sandboxProfile(ctx context.Context, hc *http.Client, endpoint, name string) (*config.Profile, error) {
+	endpoint = strings.TrimSuffix(endpoint, "/")
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/_sandbox/info", nil)
+	if err != nil {
+		return nil, Errorf(ExitUsage, "pass the URL `tipctl sandbox` printed", "bad sandbox endpoint %q", endpoint)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, Errorf(ExitNetwork, "start it with `tipctl sandbox` or pass --endpoint", "no sandbox answers at %s", endpoint)
+	}
+	defer resp.Body.Close()
+	var info struct {
+		Endpoint string `json:"endpoint"`
+		Region   string `json:"region"`
+		Admin    struct {
+			AccessKeyID     string `json:"access_key_id"`
+			SecretAccessKey string `json:"secret_access_key"`
+		} `json:"admin"`
+		IdP struct {
+			Issuer   string `json:"issuer"`
+			ClientID string `json:"client_id"`
+		} `json:"idp"`
+		IdentityCenter struct {
+			ApplicationArn string `json:"application_arn"`
+		} `json:"identity_center"`
+		Roles struct {
+			Bridge   string `json:"bridge"`
+			Enhanced string `json:"enhanced"`
+		} `json:"roles"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info) != nil || info.IdP.Issuer == "" {
+		return nil, Errorf(ExitNetwork, "check that the URL is a tipctl sandbox", "%s did not answer /_sandbox/info like a tipctl sandbox", endpoint)
+	}
+	p, missing, err := config.BuildProfile(config.ProviderSandbox, map[string]string{
+		"issuer": info.IdP.Issuer, "client_id": info.IdP.ClientID, "application_arn": info.IdentityCenter.ApplicationArn,
+		"bridge_role_arn": info.Roles.Bridge, "enhanced_role_arn": info.Roles.Enhanced, "region": info.Region,
+		"endpoint_url": endpoint, "sandbox_admin_key_id": info.Admin.AccessKeyID, "sandbox_admin_secret_key": info.Admin.SecretAccessKey,
+	})
+	if err != nil {
+		return nil, Errorf(ExitConfig, "", "the sandbox's info does not make a valid profile: %v", err)
+	}
+	if len(missing) > 0 {
+		return nil, Errorf(ExitConfig, "", "the sandbox's info lacks %s", strings.Join(missing, ", "))
+	}
+	p.Name = name
+	return p, nil
+}
+
+func newConfigureListCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the profiles",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load()
+			if err != nil {
+				return configError(err)
+			}
+			type row struct {
+				Name     string `json:"name"`
+				Provider string `json:"provider"`
+				Issuer   string `json:"issuer"`
+				Region   string `json:"region"`
+				Selected bool   `json:"selected"`
+			}
+			rows := []row{}
+			for _, p := range cfg.List() {
+				rows = append(rows, row{p.Name, p.Provider, p.Issuer, p.Region, p.Name == app.profileName()})
+			}
+			sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
+			if app.JSON() {
+				return app.printJSON(map[string]any{"config_file": cfg.Path(), "profiles": rows})
+			}
+			if len(rows) == 0 {
+				app.say("no profiles in %s; create one with `tipctl configure idp` or `tipctl configure sandbox`", cfg.Path())
+				return nil
+			}
+			for _, r := range rows {
+				mark := " "
+				if r.Selected {
+					mark = "*"
+				}
+				fmt.Fprintf(app.Stdout, "%s %-16s %-9s %-12s %s\n", mark, r.Name, r.Provider, r.Region, r.Issuer)
+			}
+			return nil
+		},
+	}
+}
+
+func newConfigureShowCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show",
+		Short: "Show the selected profile (no secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load()
+			if err != nil {
+				return configError(err)
+			}
+			p, err := cfg.Get(app.profileName())
+			if err != nil {
+				return configError(err)
+			}
+			return showProfile(app, p, cfg.Path(), "")
+		},
+	}
+}
+
+func showProfile(app *App, p *config.Profile, path, verb string) error {
+	r := p.Redacted()
+	if app.JSON() {
+		return app.printJSON(map[string]any{"config_file": path, "profile": r})
+	}
+	if verb != "" {
+		app.say("profile %q %s in %s", p.Name, verb, path)
+	}
+	b, _ := json.MarshalIndent(r, "", "  ")
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := m[k]
+		if s, ok := v.(string); ok && s == "" {
+			continue
+		}
+		fmt.Fprintf(app.Stdout, "%-26s %v\n", k, v)
+	}
+	return nil
+}
