@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/tipctl/tipctl/tip/awsconf"
+	"github.com/tipctl/tipctl/tip/config"
+	"github.com/tipctl/tipctl/tip/diag"
+)
+
+func init() { register(newDiagCmd) }
+
+// diagOptions are the flags of tipctl diag.
+type diagOptions struct {
+	jwt, jwtFile                   string
+	appArn, bridgeArn, enhancedArn string
+	endpoint, region               string
+	noE2E                          bool
+}
+
+func newDiagCmd(app *App) *cobra.Command {
+	var o diagOptions
+	cmd := &cobra.Command{
+		Use:   "diag [--jwt TOKEN | --jwt-file FILE] [--application-arn ARN] [--bridge-role-arn ARN] [--enhanced-role-arn ARN]",
+		Short: "Tell exactly why the identity chain fails and how to fix it",
+		Long: `Checks every link of trusted identity propagation with the administrator (base)
+credentials and prints a checklist: the IdP token (structure, expiry, clock skew,
+discovery, signature), the Identity Center application (enabled, customer managed,
+jwt-bearer grant, trusted token issuer, audience, user mapping, external ids,
+assignment, scopes, actor policy) and IAM (OIDC provider, the bridge and the
+identity-enhanced roles' trust policies, linted). It ends with a real dry run of
+the three calls, which reports the first failing step with its AWS error code.
+
+The dry run exchanges the token with Identity Center, which accepts each token
+once: log in again afterwards, or pass --no-e2e to leave the token unused.
+
+Each check is PASS, WARN, FAIL or SKIP; every WARN and FAIL comes with its fix.
+A check the credentials may not perform is a SKIP naming the IAM action needed.
+Exits 1 when a check fails.
+
+The ARNs, region and endpoint default to the profile's. The base credentials
+come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile's sandbox keys,
+or the AWS profile (AWS_PROFILE, or the profile's base_aws_profile). They need:
+  ` + strings.Join(diag.Actions(), ", "),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runDiag(cmd, app, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.jwt, "jwt", "", "the IdP id_token to diagnose")
+	f.StringVar(&o.jwtFile, "jwt-file", "", "read the id_token from FILE (- for stdin)")
+	f.StringVar(&o.appArn, "application-arn", "", "Identity Center application ARN (default: the profile's)")
+	f.StringVar(&o.bridgeArn, "bridge-role-arn", "", "bridge role ARN (default: the profile's)")
+	f.StringVar(&o.enhancedArn, "enhanced-role-arn", "", "identity-enhanced role ARN (default: the profile's)")
+	f.StringVar(&o.endpoint, "endpoint-url", "", "send every AWS call here, e.g. the sandbox (default: the profile's, or AWS_ENDPOINT_URL)")
+	f.StringVar(&o.region, "region", "", "AWS region (default: the profile's Identity Center region, AWS_REGION, us-east-1)")
+	f.BoolVar(&o.noE2E, "no-e2e", false, "skip the dry run, so the token stays unused")
+	return cmd
+}
+
+func runDiag(cmd *cobra.Command, app *App, o diagOptions) error {
+	if o.jwt != "" && o.jwtFile != "" {
+		return Errorf(ExitUsage, "pass one of them", "--jwt and --jwt-file cannot be used together")
+	}
+	token := o.jwt
+	if o.jwtFile != "" {
+		b, err := readPolicyInput(app, o.jwtFile)
+		if err != nil {
+			return err
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	prof, err := diagProfile(app)
+	if err != nil {
+		return err
+	}
+	in := diag.Input{Token: token, ApplicationArn: o.appArn, BridgeRoleArn: o.bridgeArn, EnhancedRoleArn: o.enhancedArn,
+		SkipE2E: o.noE2E}
+	endpoint, region := o.endpoint, o.region
+	var accessKey, secretKey, sharedProfile string
+	if prof != nil {
+		in.ApplicationArn = genFirstNonEmpty(in.ApplicationArn, prof.ApplicationARN)
+		in.BridgeRoleArn = genFirstNonEmpty(in.BridgeRoleArn, prof.BridgeRoleARN)
+		in.EnhancedRoleArn = genFirstNonEmpty(in.EnhancedRoleArn, prof.EnhancedRoleARN)
+		endpoint = genFirstNonEmpty(endpoint, prof.EndpointURL)
+		region = genFirstNonEmpty(region, prof.ICRegion())
+		accessKey, secretKey, sharedProfile = prof.SandboxAdminKeyID, prof.SandboxAdminSecretKey, prof.BaseAWSProfile
+	}
+	region = genFirstNonEmpty(region, app.Getenv("AWS_REGION"), app.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
+
+	creds, err := diagCredentials(cmd, app, accessKey, secretKey, sharedProfile, region)
+	if err != nil {
+		return err
+	}
+	hc, err := awsconf.NewHTTPClient(app.Getenv("AWS_CA_BUNDLE"))
+	if err != nil {
+		return Errorf(ExitConfig, "point AWS_CA_BUNDLE at a PEM file", "%v", err)
+	}
+	if app.Debug {
+		hc = awsconf.Trace(hc, app.Stderr)
+	}
+	cfg, err := awsconf.New(awsconf.Options{Region: region, Endpoint: endpoint, Credentials: creds, HTTPClient: hc,
+		Getenv: app.Getenv, MaxAttempts: 2})
+	if err != nil {
+		return Errorf(ExitConfig, "", "%v", err)
+	}
+	in.AWS, in.HTTPClient = cfg, hc
+	if !o.noE2E && token != "" {
+		app.say("tipctl diag: the dry run at the end exchanges the token with Identity Center (once only); --no-e2e leaves it unused")
+	}
+	rep := diag.Run(cmd.Context(), in)
+	if app.JSON() {
+		if err := app.printJSON(rep); err != nil {
+			return err
+		}
+	} else {
+		writeDiagText(app.Stdout, rep, diagColor(app))
+	}
+	if rep.Failed() {
+		return &Error{Code: ExitFailure, Msg: fmt.Sprintf("diag: %d check(s) failed, the first is %s", rep.Summary.Fail, rep.Summary.FirstFailure),
+			Fix: "apply the fixes shown, then run tipctl diag again with a fresh token"}
+	}
+	return nil
+}
+
+// diagProfile returns the selected profile when there is one; diag also
+// runs from flags alone. A profile named explicitly must exist.
+func diagProfile(app *App) (*config.Profile, error) {
+	p, _, err := setupProfile(app)
+	return p, err
+}
+
+// diagCredentials picks the base (administrator) credentials: the
+// environment's keys, the profile's sandbox keys, else the shared AWS
+// config (AWS_PROFILE or the profile's base_aws_profile).
+func diagCredentials(cmd *cobra.Command, app *App, accessKey, secretKey, sharedProfile, region string) (aws.CredentialsProvider, error) {
+	if id, secret := app.Getenv("AWS_ACCESS_KEY_ID"), app.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		return credentials.NewStaticCredentialsProvider(id, secret, app.Getenv("AWS_SESSION_TOKEN")), nil
+	}
+	if accessKey != "" && secretKey != "" {
+		return credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""), nil
+	}
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region)}
+	if p := genFirstNonEmpty(app.Getenv("AWS_PROFILE"), sharedProfile); p != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(p))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(cmd.Context(), opts...)
+	if err != nil {
+		return nil, Errorf(ExitConfig, "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for an identity allowed to read Identity Center and IAM",
+			"cannot load the base AWS credentials: %v", err)
+	}
+	return cfg.Credentials, nil
+}
+
+// diagIsTerminal reports whether w is a terminal; tests replace it.
+var diagIsTerminal = func(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// diagColor: colour only on a terminal, never with --no-color or NO_COLOR.
+func diagColor(app *App) bool {
+	return !app.NoColor && app.Getenv("NO_COLOR") == "" && diagIsTerminal(app.Stdout)
+}
+
+var statusColor = map[diag.Status]string{diag.Pass: "\x1b[32m", diag.Warn: "\x1b[33m", diag.Fail: "\x1b[1;31m", diag.Skip: "\x1b[36m"}
+
+// writeDiagText prints the report as a checklist.
+func writeDiagText(w io.Writer, rep *diag.Report, color bool) {
+	width := 0
+	for _, c := range rep.Checks {
+		width = max(width, len(c.ID))
+	}
+	indent := strings.Repeat(" ", 2+4+2+width+2)
+	for _, c := range rep.Checks {
+		status := string(c.Status)
+		if color {
+			status = statusColor[c.Status] + status + "\x1b[0m"
+		}
+		fmt.Fprintf(w, "  %s  %-*s  %s\n", status, width, c.ID, c.Message)
+		if c.Fix != "" {
+			label := "fix: "
+			if c.Status == diag.Skip {
+				label = "needs: "
+			}
+			if color {
+				label = "\x1b[1m" + label + "\x1b[0m"
+			}
+			fmt.Fprintf(w, "%s%s%s\n", indent, label, c.Fix)
+		}
+	}
+	s := rep.Summary
+	line := fmt.Sprintf("%d passed, %d warning(s), %d failed, %d skipped", s.Pass, s.Warn, s.Fail, s.Skip)
+	switch {
+	case s.Fail > 0:
+		line += fmt.Sprintf(" — start with %s", s.FirstFailure)
+	case s.Warn == 0 && s.Skip == 0:
+		line += " — the chain works"
+	}
+	fmt.Fprintln(w, line)
+	if s.TokenConsumed {
+		fmt.Fprintln(w, "The dry run exchanged the token with Identity Center, which accepts it once: log in again before using it.")
+	}
+}

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestIAMServices(t *testing.T) {
+	dtIsolate(t)
+	r := dtRun(t, nil, "", "iam", "services", "--search", "QuickSight", "-o", "json")
+	var list []struct{ Name, Prefix, Source string }
+	if r.code != ExitOK || json.Unmarshal([]byte(r.stdout), &list) != nil || len(list) != 1 || list[0].Prefix != "quicksight" {
+		t.Fatalf("exit %d %s", r.code, r.stdout)
+	}
+	r = dtRun(t, nil, "", "iam", "services")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != ExitOK || !strings.HasPrefix(lines[0], "PREFIX") || len(lines) < 200 || !strings.Contains(r.stdout, "\nsts ") {
+		t.Fatalf("exit %d, %d lines", r.code, len(lines))
+	}
+	r = dtRun(t, nil, "", "iam", "services", "--search", "no such thing", "-o", "json")
+	if r.code != ExitOK || strings.TrimSpace(r.stdout) != "[]" {
+		t.Fatalf("empty search: %q", r.stdout)
+	}
+	if r := dtRun(t, nil, "", "iam"); r.code != ExitUsage {
+		t.Fatalf("bare iam: exit %d", r.code)
+	}
+}
+
+func TestIAMLintPolicy(t *testing.T) {
+	dtIsolate(t)
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":["sts:AssumeRole","sts:SetContext"]}]}`)
+	bad := write("bad.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":["sts:AssumeRole","stz:TagSession"]}]}`)
+
+	r := dtRun(t, nil, "", "iam", "lint-policy", "--kind", "enhanced-trust", good)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "no findings") {
+		t.Fatalf("good: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = dtRun(t, nil, "", "iam", "lint-policy", "--kind", "enhanced-trust", "-o", "json", bad)
+	var rep struct {
+		Kind     string
+		Errors   int
+		Findings []struct{ Severity, Code, Fix string }
+	}
+	if r.code != ExitFailure || json.Unmarshal([]byte(r.stdout), &rep) != nil || rep.Errors != 2 || rep.Kind != "enhanced-trust" {
+		t.Fatalf("bad: exit %d %s", r.code, r.stdout)
+	}
+	codes := rep.Findings[0].Code + "," + rep.Findings[1].Code
+	if !strings.Contains(codes, "unknown-service") || !strings.Contains(codes, "missing-set-context") {
+		t.Fatalf("findings %+v", rep.Findings)
+	}
+	if !strings.Contains(r.stderr, "2 error(s)") {
+		t.Fatalf("stderr %q", r.stderr)
+	}
+	// Text from stdin; a web-identity trust without aud.
+	r = dtRun(t, nil, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/idp.example.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`,
+		"iam", "lint-policy", "-")
+	if r.code != ExitFailure || !strings.Contains(r.stdout, "web-identity-no-aud") || !strings.Contains(r.stdout, `fix: add "Condition"`) {
+		t.Fatalf("stdin: exit %d %s", r.code, r.stdout)
+	}
+	// A warning alone does not fail.
+	r = dtRun(t, nil, "", "iam", "lint-policy", "--kind", "trust", write("warn.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole"}]}`))
+	if r.code != ExitOK || !strings.Contains(r.stdout, "warning missing-set-context") {
+		t.Fatalf("warning: exit %d %s", r.code, r.stdout)
+	}
+	for _, args := range [][]string{{"iam", "lint-policy", filepath.Join(dir, "missing.json")}, {"iam", "lint-policy", "--kind", "role", good}, {"iam", "lint-policy"}} {
+		if r := dtRun(t, nil, "", args...); r.code != ExitUsage {
+			t.Errorf("%v: exit %d %s", args, r.code, r.stderr)
+		}
+	}
+}
