@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -15,6 +17,7 @@ import (
 	"github.com/tipctl/tipctl/tip/awsconf"
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/diag"
+	"github.com/tipctl/tipctl/tip/session"
 )
 
 func init() { register(newDiagCmd) }
@@ -47,7 +50,9 @@ Each check is PASS, WARN, FAIL or SKIP; every WARN and FAIL comes with its fix.
 A check the credentials may not perform is a SKIP naming the IAM action needed.
 Exits 1 when a check fails.
 
-The ARNs, region and endpoint default to the profile's. The base credentials
+The token defaults to the profile's stored login (tipctl auth login; refreshed
+when already used, and refreshed again after the dry run used it). The ARNs,
+region and endpoint default to the profile's. The base credentials
 come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile's sandbox keys,
 or the AWS profile (AWS_PROFILE, or the profile's base_aws_profile). They need:
   ` + strings.Join(diag.Actions(), ", "),
@@ -81,6 +86,10 @@ func runDiag(cmd *cobra.Command, app *App, o diagOptions) error {
 	prof, err := diagProfile(app)
 	if err != nil {
 		return err
+	}
+	var stored *session.Manager
+	if token == "" && prof != nil {
+		token, stored = diagStoredToken(cmd.Context(), app, prof)
 	}
 	in := diag.Input{Token: token, ApplicationArn: o.appArn, BridgeRoleArn: o.bridgeArn, EnhancedRoleArn: o.enhancedArn,
 		SkipE2E: o.noE2E}
@@ -117,6 +126,9 @@ func runDiag(cmd *cobra.Command, app *App, o diagOptions) error {
 		app.say("tipctl diag: the dry run at the end exchanges the token with Identity Center (once only); --no-e2e leaves it unused")
 	}
 	rep := diag.Run(cmd.Context(), in)
+	if rep.Summary.TokenConsumed && stored != nil {
+		diagReplaceStoredToken(cmd.Context(), app, stored)
+	}
 	if app.JSON() {
 		if err := app.printJSON(rep); err != nil {
 			return err
@@ -129,6 +141,50 @@ func runDiag(cmd *cobra.Command, app *App, o diagOptions) error {
 			Fix: "apply the fixes shown, then run tipctl diag again with a fresh token"}
 	}
 	return nil
+}
+
+// diagStoredToken returns the id_token stored by `tipctl auth login` for
+// profile p, refreshed first when it was already exchanged or is about to
+// expire. Without a stored login it returns "" (diag then says so).
+func diagStoredToken(ctx context.Context, app *App, p *config.Profile) (string, *session.Manager) {
+	m, err := app.manager(p)
+	if err != nil {
+		app.say("tipctl diag: cannot open the secret store (%v); pass the token with --jwt", err)
+		return "", nil
+	}
+	t, err := m.Tokens()
+	if err != nil {
+		app.say("tipctl diag: no stored login for profile %s (%v); log in with `tipctl auth login --profile %s` or pass --jwt", p.Name, err, p.Name)
+		return "", nil
+	}
+	if (t.IDTokenUsed || time.Until(t.Expiry) < session.IDTokenMargin) && t.RefreshToken != "" {
+		if nt, err := m.RefreshIdP(ctx); err == nil {
+			t = nt
+		} else {
+			app.say("tipctl diag: the stored id_token was used or expires soon and could not be refreshed (%v)", err)
+		}
+	}
+	app.say("tipctl diag: diagnosing the stored login of profile %s (%s)", p.Name, genFirstNonEmpty(t.Email, t.Subject))
+	return t.IDToken, m
+}
+
+// diagReplaceStoredToken leaves the stored session usable after the dry
+// run exchanged its id_token: it refreshes the token through the IdP, or
+// marks it used so the next credentials ask for a new login.
+func diagReplaceStoredToken(ctx context.Context, app *App, m *session.Manager) {
+	if _, err := m.RefreshIdP(ctx); err == nil {
+		app.say("tipctl diag: the dry run used the stored id_token; refreshed it through the IdP")
+		return
+	}
+	t, err := m.Tokens()
+	if err == nil {
+		t.IDTokenUsed = true
+		err = m.SaveLogin(ctx, t)
+	}
+	if err != nil {
+		app.say("tipctl diag: the dry run used the stored id_token and it could not be replaced (%v)", err)
+	}
+	app.say("tipctl diag: the dry run used the stored id_token; log in again: tipctl auth login --profile %s", m.Profile.Name)
 }
 
 // diagProfile returns the selected profile when there is one; diag also

@@ -248,3 +248,44 @@ func TestDiagProfileDefaults(t *testing.T) {
 		t.Fatalf("unknown profile: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestDiagStoredLogin diagnoses the profile's stored login with no flag at
+// all, and leaves the session usable although the dry run spent its token.
+func TestDiagStoredLogin(t *testing.T) {
+	sb := dtSandbox(t, nil)
+	home(t)
+	if _, stderr, code := run(t, "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
+		t.Fatalf("configure sandbox: %d %s", code, stderr)
+	}
+	// Not logged in yet: the checklist says there is no token.
+	out, stderr, code := run(t, "diag", "-o", "json", "--no-e2e")
+	if code != ExitFailure || dtReport(t, out).Find("token.structure").Status != diag.Fail || !strings.Contains(stderr, "auth login") {
+		t.Fatalf("before login: %d %s", code, stderr)
+	}
+	loginAs(t, "alice@example.com", "alice-sandbox-pw")
+	if _, stderr, code := run(t, "auth", "login"); code != 0 {
+		t.Fatalf("login: %d %s", code, stderr)
+	}
+	out, stderr, code = run(t, "diag", "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("diag: %d %s\n%s", code, stderr, out)
+	}
+	if rep := dtReport(t, out); rep.Summary.Pass != len(diag.CheckIDs()) || !rep.Summary.TokenConsumed {
+		t.Fatalf("summary %+v", rep.Summary)
+	}
+	if !strings.Contains(stderr, "refreshed it through the IdP") {
+		t.Fatalf("stderr %q", stderr)
+	}
+	exchanges := sb.Env.Stats.Get("sso-oauth:CreateTokenWithIAM")
+	out, stderr, code = run(t, "auth", "get-iam-credentials")
+	if code != 0 || !strings.Contains(out, `"AccessKeyId"`) {
+		t.Fatalf("get-iam-credentials after diag: %d %s", code, stderr)
+	}
+	if n := sb.Env.Stats.Get("sso-oauth:CreateTokenWithIAM"); n != exchanges+1 {
+		t.Fatalf("exchanges %d → %d", exchanges, n)
+	}
+	// And diag again right away: the stored token is fresh.
+	if out, stderr, code := run(t, "diag", "-o", "json"); code != ExitOK {
+		t.Fatalf("second diag: %d %s\n%s", code, stderr, out)
+	}
+}

@@ -166,7 +166,7 @@ tipctl profile.`,
 				return Errorf(ExitConfig, "create it with `tipctl configure`", "no profile %q to generate an AWS CLI profile for", name)
 			}
 			if command == "" {
-				command = "tipctl credential-process --profile " + name
+				command = "tipctl auth get-iam-credentials --profile " + name
 			}
 			s, err := setup.AWSConfigSnippet(setup.AWSConfigOptions{Profile: name, AWSProfile: awsProfile, Region: p.Region,
 				EndpointURL: p.EndpointURL, Command: command})
@@ -181,7 +181,7 @@ tipctl profile.`,
 		},
 	}
 	cmd.Flags().StringVar(&awsProfile, "aws-profile", "", "name of the AWS CLI profile (default: the tipctl profile's name)")
-	cmd.Flags().StringVar(&command, "command", "", "credential_process command line (default: tipctl credential-process --profile P)")
+	cmd.Flags().StringVar(&command, "command", "", "credential_process command line (default: tipctl auth get-iam-credentials --profile P)")
 	return cmd
 }
 

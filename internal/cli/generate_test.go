@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,7 +108,7 @@ func TestGenerateCFNDefaultsFromProfile(t *testing.T) {
 	}
 
 	r = dtRun(t, nil, "", "-p", "okta", "generate", "aws-config")
-	if r.code != ExitOK || !strings.Contains(r.stdout, "[profile okta]\ncredential_process = tipctl credential-process --profile okta\nregion = eu-west-1\n") ||
+	if r.code != ExitOK || !strings.Contains(r.stdout, "[profile okta]\ncredential_process = tipctl auth get-iam-credentials --profile okta\nregion = eu-west-1\n") ||
 		strings.Contains(r.stdout, "endpoint_url") {
 		t.Fatalf("aws-config: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -178,5 +179,42 @@ func TestGenerateThumbprintAuto(t *testing.T) {
 	r = dtRun(t, nil, "", "generate", "cfn-template", "--issuer", srv.URL, "--audience", "a", "--thumbprint", "auto")
 	if r.code != ExitNetwork || !strings.Contains(r.stderr, "--thumbprint HEX") || r.stdout != "" {
 		t.Fatalf("untrusted: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestGenerateAWSConfigReadByAWSCLI has the AWS CLI read the snippet back.
+func TestGenerateAWSConfigReadByAWSCLI(t *testing.T) {
+	awsBin, err := exec.LookPath("aws")
+	if err != nil {
+		t.Skip("the AWS CLI (aws) is not installed; skipping the cross-check")
+	}
+	dir := dtIsolate(t)
+	cfg, _ := config.LoadFile(filepath.Join(dir, config.ConfigFileName))
+	if err := cfg.Set(&config.Profile{Name: "sb", Provider: config.ProviderSandbox, Issuer: "http://127.0.0.1:4577/idp", ClientID: "tipctl",
+		ApplicationARN: "arn:aws:sso::123456789012:application/ssoins-1234567890abcdef/apl-abcdef0123456789",
+		BridgeRoleARN:  "arn:aws:iam::123456789012:role/tip-bridge", EnhancedRoleARN: "arn:aws:iam::123456789012:role/tip-enhanced",
+		Region: "us-east-1", EndpointURL: "http://127.0.0.1:4577", SandboxAdminKeyID: "test", SandboxAdminSecretKey: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Save(); err != nil {
+		t.Fatal(err)
+	}
+	r := dtRun(t, nil, "", "-p", "sb", "generate", "aws-config", "--aws-profile", "tip-sandbox")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	file := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(file, []byte("[default]\nregion = eu-west-1\n\n"+r.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"credential_process": "tipctl auth get-iam-credentials --profile sb", "region": "us-east-1",
+		"endpoint_url": "http://127.0.0.1:4577"} {
+		cmd := exec.Command(awsBin, "configure", "get", key, "--profile", "tip-sandbox")
+		cmd.Env = []string{"AWS_CONFIG_FILE=" + file, "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "none"), "HOME=" + t.TempDir(),
+			"PATH=" + os.Getenv("PATH")}
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("aws configure get %s = %q (%v), want %q", key, out, err, want)
+		}
 	}
 }

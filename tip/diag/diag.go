@@ -63,7 +63,9 @@ type Summary struct {
 	// FirstFailure is the id of the first failed check.
 	FirstFailure string `json:"first_failure,omitempty"`
 	// TokenConsumed is true when the dry run exchanged the IdP token with
-	// Identity Center, which accepts each assertion only once.
+	// Identity Center, which accepts each assertion only once. (When the
+	// exchange fails, the e2e.create_token message says the token may
+	// count as used.)
 	TokenConsumed bool `json:"token_consumed"`
 }
 

@@ -105,19 +105,18 @@ func (r *runner) e2eCreateToken(ctx context.Context) Result {
 		return after("e2e.assume_web_identity", "CreateTokenWithIAM")
 	}
 	creds := credentials.StaticCredentialsProvider{Value: *r.bridge}
-	r.consumed = true
 	out, err := r.oidc.CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
 		ClientId: aws.String(r.in.ApplicationArn), GrantType: aws.String(GrantJWTBearer), Assertion: aws.String(r.tok.raw),
 	}, func(o *ssooidc.Options) { o.Credentials = creds })
 	if err != nil {
 		e := classify(err)
 		if e.network {
-			r.consumed = false
 			return fail("check the endpoint, region and network", "cannot reach IAM Identity Center OIDC: %s", truncate(e.message, 300))
 		}
 		return fail(hint(e.code, e.message), "sso-oauth:CreateTokenWithIAM failed with %s. The token may now count as used: get a fresh one before retrying.",
 			truncate(e.String(), 400))
 	}
+	r.consumed = true
 	if out.AwsAdditionalDetails != nil && out.AwsAdditionalDetails.IdentityContext != nil {
 		r.contextAssertion = *out.AwsAdditionalDetails.IdentityContext
 	} else if c, ok := jwtClaim(aws.ToString(out.IdToken), "sts:identity_context"); ok {

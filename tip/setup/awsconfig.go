@@ -20,7 +20,7 @@ type AWSConfigOptions struct {
 	// AWS CLI and SDKs call it instead of AWS.
 	EndpointURL string
 	// Command is the credential_process command line (default
-	// "tipctl credential-process --profile PROFILE").
+	// "tipctl auth get-iam-credentials --profile PROFILE").
 	Command string
 }
 
@@ -47,7 +47,7 @@ func AWSConfigSnippet(o AWSConfigOptions) (string, error) {
 	}
 	cmd := o.Command
 	if cmd == "" {
-		cmd = "tipctl credential-process --profile " + o.Profile
+		cmd = "tipctl auth get-iam-credentials --profile " + o.Profile
 	}
 	section := "profile " + name
 	if name == "default" {

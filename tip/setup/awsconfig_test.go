@@ -34,12 +34,12 @@ func TestAWSConfigSnippet(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := ini(t, s)
-	if len(m) != 1 || m["profile work"]["credential_process"] != "tipctl credential-process --profile work" ||
+	if len(m) != 1 || m["profile work"]["credential_process"] != "tipctl auth get-iam-credentials --profile work" ||
 		m["profile work"]["region"] != "eu-west-1" || len(m["profile work"]) != 2 {
 		t.Fatalf("snippet %q", s)
 	}
 	s, err = AWSConfigSnippet(AWSConfigOptions{Profile: "sandbox", AWSProfile: "tip-sandbox", Region: "us-east-1",
-		EndpointURL: "http://127.0.0.1:4577", Command: "/usr/local/bin/tipctl credential-process --profile sandbox"})
+		EndpointURL: "http://127.0.0.1:4577", Command: "/usr/local/bin/tipctl auth get-iam-credentials --profile sandbox"})
 	if err != nil {
 		t.Fatal(err)
 	}
