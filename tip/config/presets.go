@@ -83,6 +83,7 @@ var inputHelp = map[string]string{
 	"endpoint_url":                "endpoint URL for every AWS call (the sandbox)",
 	"role_session_name":           "role session name template ({user} {email} {sub} {profile})",
 	"base_aws_profile":            "AWS CLI profile with admin credentials for diag/setup",
+	"quicksight_role_arn":         "IAM role for QuickSight identity-context sessions (trust allows sts:AssumeRole and sts:SetContext)",
 	"sandbox_admin_key_id":        "sandbox admin access key id (test)",
 	"sandbox_admin_secret_key":    "sandbox admin secret key (test)",
 	"idp_endpoints.authorization": "IdP authorization endpoint URL (when discovery is unavailable)",
@@ -323,6 +324,7 @@ func (b *builder) common() {
 	p.EndpointURL = strings.TrimRight(in["endpoint_url"], "/")
 	p.RoleSessionName = in["role_session_name"]
 	p.BaseAWSProfile = in["base_aws_profile"]
+	p.QuickSightRoleARN = in["quicksight_role_arn"]
 	p.SandboxAdminKeyID = in["sandbox_admin_key_id"]
 	p.SandboxAdminSecretKey = in["sandbox_admin_secret_key"]
 	p.IdP = IdPEndpoints{

@@ -85,6 +85,11 @@ type Profile struct {
 	// BaseAWSProfile names an AWS CLI profile whose credentials tipctl uses
 	// for admin/diagnostic calls (diag, setup).
 	BaseAWSProfile string `yaml:"base_aws_profile,omitempty" json:"base_aws_profile,omitempty"`
+	// QuickSightRoleARN is the role `tipctl quicksight` assumes with a
+	// QuickSight identity context (GetIdentityContext, then AssumeRole with
+	// ProvidedContexts); its trust policy must allow sts:AssumeRole and
+	// sts:SetContext. Optional.
+	QuickSightRoleARN string `yaml:"quicksight_role_arn,omitempty" json:"quicksight_role_arn,omitempty"`
 	// SandboxAdminKeyID and SandboxAdminSecretKey are admin credentials for
 	// the sandbox only (provider sandbox). They are the public test keys
 	// (test/test by default), so keeping them in config.yaml is acceptable;
@@ -157,6 +162,7 @@ func (p *Profile) Values() map[string]string {
 	put("endpoint_url", p.EndpointURL)
 	put("role_session_name", p.RoleSessionName)
 	put("base_aws_profile", p.BaseAWSProfile)
+	put("quicksight_role_arn", p.QuickSightRoleARN)
 	put("sandbox_admin_key_id", p.SandboxAdminKeyID)
 	put("sandbox_admin_secret_key", p.SandboxAdminSecretKey)
 	return v

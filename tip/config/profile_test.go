@@ -112,6 +112,7 @@ func TestValidateMessages(t *testing.T) {
 		{"role_session_name", func(p *Profile) { p.RoleSessionName = "tip-{nope}" }, "unknown placeholder {nope}"},
 		{"role_session_name", func(p *Profile) { p.RoleSessionName = "tip user" }, "characters STS refuses"},
 		{"base_aws_profile", func(p *Profile) { p.BaseAWSProfile = "my admin" }, "not an AWS profile name"},
+		{"quicksight_role_arn", func(p *Profile) { p.QuickSightRoleARN = "quicksight-snapshots" }, "not an ARN"},
 		{"sandbox_admin_key_id", func(p *Profile) { p.SandboxAdminKeyID, p.SandboxAdminSecretKey = "AKIAX", "y" }, "only allowed in sandbox profiles"},
 		{"name", func(p *Profile) { p.Name = "../etc" }, "not a valid profile name"},
 	}
@@ -396,7 +397,7 @@ func TestValuesRoundTrip(t *testing.T) {
 		"entra-id": awsValues(map[string]string{"tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47", "client_id": "c", "client_secret_ref": "env:X"}),
 		"cognito":  awsValues(map[string]string{"user_pool_id": "eu-central-1_Abc", "domain": "x.auth.eu-central-1.amazoncognito.com", "client_id": "c"}),
 		"oidc":     awsValues(map[string]string{"issuer": "https://idp.example.com", "client_id": "c", "bridge_session_seconds": "1200", "role_session_name": "{email}"}),
-		"sandbox":  {"endpoint_url": "http://127.0.0.1:4566", "base_aws_profile": "sb"},
+		"sandbox":  {"endpoint_url": "http://127.0.0.1:4566", "base_aws_profile": "sb", "quicksight_role_arn": "arn:aws:iam::123456789012:role/quicksight-snapshots"},
 	}
 	for prov, in := range inputs {
 		p, missing, err := BuildProfile(prov, in)

@@ -151,6 +151,9 @@ func (p *Profile) Validate() error {
 	if p.BridgeRoleARN != "" && p.BridgeRoleARN == p.EnhancedRoleARN {
 		c.add("enhanced_role_arn", "is the same role as bridge_role_arn; the identity-enhanced role must be a separate role that trusts the bridge role")
 	}
+	if p.QuickSightRoleARN != "" {
+		c.roleARN("quicksight_role_arn", p.QuickSightRoleARN)
+	}
 	c.region("region", p.Region, true)
 	c.region("identity_center_region", p.IdentityCenterRegion, false)
 	c.duration("bridge_session_seconds", p.BridgeSessionSeconds)
