@@ -359,3 +359,17 @@ func TestReportJSONShape(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDiagnose measures a full diagnosis without the dry run (which
+// needs a fresh token per run) against an in-process sandbox.
+func BenchmarkDiagnose(b *testing.B) {
+	sb := start(b)
+	in := input(sb, mint(b, sb, "alice@example.com", nil))
+	in.SkipE2E = true
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rep := diag.Run(context.Background(), in); !rep.Summary.OK {
+			b.Fatalf("%+v", rep.Summary)
+		}
+	}
+}
