@@ -189,7 +189,9 @@ func principalArn(p *auth.Principal) string {
 	return p.Arn
 }
 
-func sameIssuer(a, b string) bool { return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/") }
+// sameIssuer compares a token's iss with a trusted token issuer's URL exactly,
+// as Identity Center does (a trailing slash makes a different issuer).
+func sameIssuer(a, b string) bool { return a == b }
 
 // grantsFor returns the app's jwt-bearer grants whose issuer URL is iss.
 func (a *Application) grantsFor(iss string) []Grant {
