@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
 	"github.com/tipctl/tipctl/tip/awsconf"
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/exchange"
+	"github.com/tipctl/tipctl/tip/idp"
 	"github.com/tipctl/tipctl/tip/session"
 	"github.com/tipctl/tipctl/tip/store"
 )
@@ -53,11 +55,22 @@ func configError(err error) error {
 	return &Error{Code: ExitConfig, Msg: err.Error(), Err: err}
 }
 
+// DefaultHTTPTimeout bounds each HTTP call (TIPCTL_HTTP_TIMEOUT overrides it).
+const DefaultHTTPTimeout = 30 * time.Second
+
 // httpClient is the client for every call; --debug traces it to stderr.
 func (a *App) httpClient() (*http.Client, error) {
 	c, err := awsconf.NewHTTPClient(a.env("AWS_CA_BUNDLE"))
 	if err != nil {
 		return nil, Errorf(ExitConfig, "point AWS_CA_BUNDLE at a PEM file", "%v", err)
+	}
+	c.Timeout = DefaultHTTPTimeout
+	if v := a.env("TIPCTL_HTTP_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, Errorf(ExitConfig, "use a duration such as 30s", "TIPCTL_HTTP_TIMEOUT=%q is not a duration", v)
+		}
+		c.Timeout = d
 	}
 	if a.Debug {
 		c = awsconf.Trace(c, a.Stderr)
@@ -114,7 +127,10 @@ func failure(err error, profile string) error {
 	var lre *session.LoginRequiredError
 	var lte *store.LockTimeoutError
 	var netErr net.Error
+	var unreachable *idp.UnreachableError
 	switch {
+	case errors.As(err, &unreachable):
+		return &Error{Code: ExitNetwork, Msg: err.Error(), Err: err}
 	case errors.As(err, &lre):
 		return &Error{Code: ExitAuth, Msg: lre.Error(), Fix: login, Err: err}
 	case errors.Is(err, session.ErrLoginRequired):
