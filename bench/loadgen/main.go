@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+	ssooidctypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/tipctl/tipctl/tip/awsconf"
@@ -347,7 +348,7 @@ func drive(target, name string, d time.Duration, conc int, op func() error) resu
 					mu.Lock()
 					errs++
 					if first == "" {
-						first = err.Error()
+						first = describe(err)
 					}
 					mu.Unlock()
 					continue
@@ -370,6 +371,15 @@ func drive(target, name string, d time.Duration, conc int, op func() error) resu
 	}
 	return result{Target: target, Operation: name, Calls: len(lat), Errors: errs, Seconds: secs,
 		PerSecond: float64(len(lat)) / secs, P50Micros: pct(0.50), P99Micros: pct(0.99), FirstError: first, Concurrency: conc}
+}
+
+// describe adds the OAuth error_description that SSO OIDC errors carry.
+func describe(err error) string {
+	var ig *ssooidctypes.InvalidGrantException
+	if errors.As(err, &ig) {
+		return err.Error() + " (" + aws.ToString(ig.Error_description) + ")"
+	}
+	return err.Error()
 }
 
 func printTable(rs []result) {
