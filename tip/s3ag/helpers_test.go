@@ -1,0 +1,148 @@
+package s3ag_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/tipctl/tipctl/sandbox"
+	sbidp "github.com/tipctl/tipctl/sandbox/idp"
+	"github.com/tipctl/tipctl/tip/config"
+	"github.com/tipctl/tipctl/tip/idp"
+	"github.com/tipctl/tipctl/tip/s3ag"
+	"github.com/tipctl/tipctl/tip/session"
+	"github.com/tipctl/tipctl/tip/store"
+)
+
+func startSandbox(t testing.TB) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.Start(sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb
+}
+
+// sandboxProfile builds the profile `tipctl configure sandbox` would, from
+// the sandbox's /_sandbox/info.
+func sandboxProfile(t testing.TB, endpoint, name string) *config.Profile {
+	t.Helper()
+	resp, err := http.Get(endpoint + "/_sandbox/info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info struct {
+		Region string `json:"region"`
+		IdP    struct {
+			Issuer   string `json:"issuer"`
+			ClientID string `json:"client_id"`
+		} `json:"idp"`
+		IdentityCenter struct {
+			ApplicationArn string `json:"application_arn"`
+		} `json:"identity_center"`
+		Roles struct {
+			Bridge   string `json:"bridge"`
+			Enhanced string `json:"enhanced"`
+		} `json:"roles"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		t.Fatal(err)
+	}
+	p, missing, err := config.BuildProfile(config.ProviderSandbox, map[string]string{
+		"issuer": info.IdP.Issuer, "client_id": info.IdP.ClientID, "application_arn": info.IdentityCenter.ApplicationArn,
+		"bridge_role_arn": info.Roles.Bridge, "enhanced_role_arn": info.Roles.Enhanced, "region": info.Region, "endpoint_url": endpoint,
+	})
+	if err != nil || len(missing) > 0 {
+		t.Fatalf("profile: %v (missing %v)", err, missing)
+	}
+	p.Name = name
+	return p
+}
+
+// idpClient adapts tip/idp to the session manager, as the CLI does.
+type idpClient struct{ cfg idp.Config }
+
+func (c idpClient) Refresh(ctx context.Context, rt string) (*session.Tokens, error) {
+	t, err := idp.Refresh(ctx, c.cfg, rt)
+	if err != nil {
+		if errors.Is(err, idp.ErrLoginRequired) {
+			return nil, fmt.Errorf("%w: %v", session.ErrLoginRequired, err)
+		}
+		return nil, err
+	}
+	return toSession(t), nil
+}
+
+func (c idpClient) Revoke(ctx context.Context, token, hint string) error {
+	return idp.Revoke(ctx, c.cfg, token, hint)
+}
+
+func toSession(t *idp.Tokens) *session.Tokens {
+	return &session.Tokens{IDToken: t.IDToken, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry,
+		Subject: t.Claims.Subject, Email: t.Claims.Email, Name: t.Claims.Name, Issuer: t.Claims.Issuer}
+}
+
+// newManager returns a session manager of profile p with its own file
+// store under dir (shared by managers given the same dir).
+func newManager(t testing.TB, p *config.Profile, dir string) *session.Manager {
+	t.Helper()
+	fs, err := store.NewFileStore(filepath.Join(dir, "secrets"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &session.Manager{Profile: p, Vault: store.NewVault(fs, filepath.Join(dir, "locks")), HTTP: http.DefaultClient,
+		Getenv: func(string) string { return "" },
+		IdP:    idpClient{idp.Config{Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.EffectiveScopes(), HTTPClient: http.DefaultClient}}}
+}
+
+// login signs in at the sandbox IdP with the browser flow (the sandbox
+// login page filled in as a person would) and saves the session.
+func login(t testing.TB, m *session.Manager, email, password string) {
+	t.Helper()
+	cfg := m.IdP.(idpClient).cfg
+	tok, err := idp.Login(context.Background(), cfg, idp.LoginOptions{Out: io.Discard, Open: func(u string) error {
+		loc, err := sbidp.FollowLogin(context.Background(), http.DefaultClient, u, email, password)
+		if err != nil {
+			return err
+		}
+		resp, err := http.Get(loc.String())
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}})
+	if err != nil {
+		t.Fatalf("login as %s: %v", email, err)
+	}
+	st := toSession(tok)
+	st.LoggedInAt = time.Now().UTC()
+	if err := m.SaveLogin(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loggedIn returns a manager of a fresh profile logged in as email.
+func loggedIn(t testing.TB, sb *sandbox.Sandbox, email, password string) *session.Manager {
+	t.Helper()
+	m := newManager(t, sandboxProfile(t, sb.URL(), "default"), t.TempDir())
+	login(t, m, email, password)
+	return m
+}
+
+// s3With is an S3 client using c, path-style against the sandbox.
+func s3With(sb *sandbox.Sandbox, c *s3ag.Credentials) *s3.Client {
+	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(sb.URL()), UsePathStyle: true, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)})
+}
