@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,13 +102,57 @@ func ForService(cfg aws.Config, explicit, envName string, getenv func(string) st
 }
 
 // NewHTTPClient returns a client with sane timeouts, trusting the PEM CA
-// bundle at caBundle in addition to the system roots when given.
+// bundle at caBundle in addition to the system roots when given. The
+// transport is built on the first request, so a command that makes none
+// (the cached credential_process path) neither parses the bundle nor sets
+// up HTTP/2; an unreadable bundle is still reported at once.
 func NewHTTPClient(caBundle string) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = 10 * time.Second
-	tr.ResponseHeaderTimeout = 60 * time.Second
-	tr.MaxIdleConnsPerHost = 16
+	if caBundle != "" {
+		if _, err := os.Stat(caBundle); err != nil {
+			return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
+		}
+	}
+	return &http.Client{Transport: &lazyTransport{caBundle: caBundle}, Timeout: 2 * time.Minute}, nil
+}
+
+// lazyTransport builds its http.Transport on first use.
+type lazyTransport struct {
+	caBundle string
+	once     sync.Once
+	tr       *http.Transport
+	err      error
+}
+
+func (l *lazyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.once.Do(func() { l.tr, l.err = newTransport(l.caBundle) })
+	if l.err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, l.err
+	}
+	return l.tr.RoundTrip(r)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the transport.
+func (l *lazyTransport) CloseIdleConnections() {
+	if l.tr != nil {
+		l.tr.CloseIdleConnections()
+	}
+}
+
+func newTransport(caBundle string) (*http.Transport, error) {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+	}
 	if caBundle != "" {
 		pem, err := os.ReadFile(caBundle)
 		if err != nil {
@@ -122,7 +167,7 @@ func NewHTTPClient(caBundle string) (*http.Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}, nil
+	return tr, nil
 }
 
 // IsLoopback reports whether an endpoint URL points at this machine.
