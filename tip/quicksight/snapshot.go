@@ -152,6 +152,7 @@ type runner struct {
 	refreshes atomic.Int64
 	mu        sync.Mutex
 	noteList  []string
+	flushed   bool
 }
 
 func newRunner(base aws.Config, session aws.CredentialsProvider, admin, s3cfg *aws.Config, account string) *runner {
@@ -172,14 +173,28 @@ func (r *runner) say(format string, a ...any) {
 	fmt.Fprintf(r.progress, "tipctl: "+format+"\n", a...)
 }
 
+// note records an explanation; notes are written out once the request has
+// passed every local check (flushNotes), so a refused request shows only
+// its error.
 func (r *runner) note(format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.noteList = append(r.noteList, msg)
-	if r.notes != nil {
+	if r.notes != nil && r.flushed {
 		fmt.Fprintln(r.notes, "tipctl: "+msg)
 	}
+}
+
+func (r *runner) flushNotes() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.notes != nil && !r.flushed {
+		for _, n := range r.noteList {
+			fmt.Fprintln(r.notes, "tipctl: "+n)
+		}
+	}
+	r.flushed = true
 }
 
 // call runs f; when QuickSight says the credentials have expired, it
@@ -347,6 +362,7 @@ func Snapshot(ctx context.Context, req SnapshotRequest) (*SnapshotResult, error)
 			res.OutDir = filepath.Join("tipctl-snapshots", safeName(d.ID), safeName(base))
 		}
 	}
+	r.flushNotes()
 	for i, c := range cfgs {
 		jr := JobResult{JobID: ids[i], Plan: plans[i], Status: StatusQueued}
 		arn, err := r.start(ctx, d.ID, ids[i], c)
