@@ -255,3 +255,31 @@ func TestNoWaitThenStatus(t *testing.T) {
 	_, err = quicksight.Status(bg, quicksight.StatusRequest{AWS: admin, Session: session, AccountID: account, Dashboard: "sales-overview", JobID: "nope"})
 	wantKind(t, err, quicksight.KindNotFound, "nope")
 }
+
+// TestSnapshotWithoutAdmin: with the person's session only, nothing can be
+// checked or named by title beforehand: ids are taken as given, and a
+// snapshot without sheets is refused with what to pass.
+func TestSnapshotWithoutAdmin(t *testing.T) {
+	sb := startSandbox(t, nil)
+	admin := adminConfig(t, sb)
+	session := aliceSession(t, sb, admin)
+	base := admin.Copy()
+	base.Credentials = nil
+	var notes bytes.Buffer
+	res, err := quicksight.Snapshot(bg, quicksight.SnapshotRequest{AWS: base, Session: session, AccountID: account,
+		Dashboard: "sales-overview", Selection: quicksight.Selection{Visuals: []string{"by-region/sales-detail"}, Formats: []string{"PDF", "CSV"}},
+		OutDir: t.TempDir(), Notes: &notes, PollMin: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fileNames(res.Files); !reflect.DeepEqual(got, []string{"by-region.pdf", "sales-detail.csv"}) || !strings.Contains(notes.String(), "not checked") {
+		t.Fatalf("%v %q", got, notes.String())
+	}
+	checkAliceFiles(t, sb.Env.World, res.Files)
+	_, err = quicksight.Snapshot(bg, quicksight.SnapshotRequest{AWS: base, Session: session, AccountID: account, Dashboard: "sales-overview", OutDir: t.TempDir()})
+	wantKind(t, err, quicksight.KindInput, "cannot read the sheets", "--sheet")
+	// A wrong id is then QuickSight's to refuse.
+	_, err = quicksight.Snapshot(bg, quicksight.SnapshotRequest{AWS: base, Session: session, AccountID: account, Dashboard: "sales-overview",
+		Selection: quicksight.Selection{Sheets: []string{"nope"}}, OutDir: t.TempDir()})
+	wantKind(t, err, quicksight.KindInput, "QuickSight refused the job", `no sheet "nope"`)
+}
