@@ -28,7 +28,7 @@ identity: the Identity Center application, the bridge role and the
 identity-enhanced role. Profiles live in $TIPCTL_HOME/config.yaml (default
 $XDG_CONFIG_HOME/tipctl/config.yaml) and hold no secrets.`,
 	}
-	cmd.AddCommand(newConfigureIdPCmd(app), newConfigureSandboxCmd(app), newConfigureListCmd(app), newConfigureShowCmd(app))
+	cmd.AddCommand(newConfigureIdPCmd(app), newConfigureSandboxCmd(app), newConfigureListCmd(app), newConfigureShowCmd(app), newConfigureAWSProfileCmd(app))
 	return cmd
 }
 

@@ -109,12 +109,9 @@ func runDiag(cmd *cobra.Command, app *App, o diagOptions) error {
 	if err != nil {
 		return err
 	}
-	hc, err := awsconf.NewHTTPClient(app.Getenv("AWS_CA_BUNDLE"))
+	hc, err := app.httpClient()
 	if err != nil {
-		return Errorf(ExitConfig, "point AWS_CA_BUNDLE at a PEM file", "%v", err)
-	}
-	if app.Debug {
-		hc = awsconf.Trace(hc, app.Stderr)
+		return err
 	}
 	cfg, err := awsconf.New(awsconf.Options{Region: region, Endpoint: endpoint, Credentials: creds, HTTPClient: hc,
 		Getenv: app.Getenv, MaxAttempts: 2})

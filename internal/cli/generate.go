@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tipctl/tipctl/tip/awsconf"
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/setup"
 )
@@ -98,9 +97,9 @@ Deploy: aws cloudformation deploy --template-file T --stack-name tipctl --capabi
 				if err := o.Validate(); err != nil && !setupIsOption(err, "thumbprint") {
 					return setupOptionError(err)
 				}
-				hc, err := awsconf.NewHTTPClient(app.Getenv("AWS_CA_BUNDLE"))
+				hc, err := app.httpClient()
 				if err != nil {
-					return Errorf(ExitConfig, "point AWS_CA_BUNDLE at a PEM file", "%v", err)
+					return err
 				}
 				roots, err := genCABundle(app.Getenv("AWS_CA_BUNDLE"))
 				if err != nil {

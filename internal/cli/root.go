@@ -112,6 +112,7 @@ Start offline with:  tipctl demo`,
 	for _, f := range commandGroups {
 		root.AddCommand(f(app))
 	}
+	addCompletions(root)
 	sort.Slice(root.Commands(), func(i, j int) bool { return root.Commands()[i].Name() < root.Commands()[j].Name() })
 	return root
 }
@@ -133,6 +134,9 @@ func Run(ctx context.Context, app *App, args []string) int {
 		return ExitOK
 	}
 	code := exitCode(ctx, err)
+	if e := (*Error)(nil); errors.As(err, &e) && e.Msg == "" {
+		return code // nothing to say: e.g. the exit status of a command run by exec
+	}
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintln(app.Stderr, "tipctl: "+msg)
 	return code
