@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -18,6 +20,10 @@ func TestDemoPlaysTheWholeFlow(t *testing.T) {
 		":assumed-role/tip-enhanced/tip-",
 		"groups emea-sales, analysts",
 		"0 AWS calls",
+		"alice listed 2 objects under emea/",
+		"apac/ refused",
+		"alice wrote s3://analytics-data/users/alice/",
+		"row-level security: EMEA only",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
@@ -25,5 +31,20 @@ func TestDemoPlaysTheWholeFlow(t *testing.T) {
 	}
 	if strings.Contains(out, "FAILED") {
 		t.Fatalf("a demo step failed:\n%s", out)
+	}
+	// The snapshot files are real: a PDF, CSVs of alice's rows only, a workbook.
+	pdfs, _ := filepath.Glob("tipctl-demo-output/*.pdf")
+	xlsx, _ := filepath.Glob("tipctl-demo-output/*.xlsx")
+	csv, err := os.ReadFile("tipctl-demo-output/sales-detail.csv")
+	if len(pdfs) == 0 || len(xlsx) != 1 || err != nil {
+		t.Fatalf("snapshot files: pdf %v xlsx %v csv %v", pdfs, xlsx, err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(csv)), "\n")[1:] {
+		if !strings.HasPrefix(line, "EMEA,") {
+			t.Fatalf("alice's CSV holds a row outside EMEA: %q", line)
+		}
+	}
+	if b, _ := os.ReadFile(pdfs[0]); !strings.HasPrefix(string(b), "%PDF-") {
+		t.Fatal("the PDF is not a PDF")
 	}
 }
