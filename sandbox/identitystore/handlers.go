@@ -8,10 +8,10 @@ package identitystore
 import (
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/env"
@@ -35,8 +35,8 @@ type Service struct {
 func New(e *env.Env, s *identitycenter.State) *Service { return &Service{env: e, state: s} }
 
 var (
-	storeIDRe    = regexp.MustCompile(`^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
-	resourceIDRe = regexp.MustCompile(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
+	storeIDRe    = lazyre.New(`^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	resourceIDRe = lazyre.New(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
 	operations   = map[string]func(*Service, *call) (any, *awsproto.Error){
 		"GetUserId":                     (*Service).getUserID,
 		"DescribeUser":                  (*Service).describeUser,
@@ -119,7 +119,7 @@ func required(member string) *awsproto.Error {
 	return validation("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
 }
 
-func badPattern(member, value string, re *regexp.Regexp) *awsproto.Error {
+func badPattern(member, value string, re *lazyre.Regexp) *awsproto.Error {
 	return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s",
 		awsproto.Truncate(value, 64), member, strings.Trim(re.String(), "^$"))
 }

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/world"
@@ -98,7 +98,7 @@ func notFound(resourceType, format string, a ...any) *awsproto.Error {
 	return e
 }
 
-var accountRe = regexp.MustCompile(`^[0-9]{12}$`)
+var accountRe = lazyre.New(`^[0-9]{12}$`)
 
 // ServeHTTP serves the QuickSight API under /accounts/{AwsAccountId}/.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -175,8 +175,8 @@ func (s *Service) dashboardArn(id string) string { return s.State.arn("dashboard
 // ---- GetIdentityContext ----
 
 var (
-	regionRe    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	namespaceRe = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,64}$`)
+	regionRe    = lazyre.New(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	namespaceRe = lazyre.New(`^[a-zA-Z0-9._-]{1,64}$`)
 )
 
 // MaxContextLifetime bounds SessionExpiresAt: an identity context lives at

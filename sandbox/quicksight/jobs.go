@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/env"
@@ -213,7 +213,7 @@ type output struct {
 	name    string
 }
 
-var jobIDRe = regexp.MustCompile(`^[\w-]+$`)
+var jobIDRe = lazyre.New(`^[\w-]+$`)
 
 // ValidJobID reports whether id is a valid SnapshotJobId.
 func ValidJobID(id string) bool { return len(id) <= 512 && jobIDRe.MatchString(id) }

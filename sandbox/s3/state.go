@@ -10,13 +10,13 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/world"
@@ -96,8 +96,8 @@ type Store struct {
 }
 
 var (
-	bucketNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	ipAddressRe  = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
+	bucketNameRe = lazyre.New(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	ipAddressRe  = lazyre.New(`^\d+\.\d+\.\d+\.\d+$`)
 )
 
 // ValidBucketName reports whether name follows S3's bucket naming rules.

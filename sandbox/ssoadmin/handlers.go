@@ -7,10 +7,10 @@ package ssoadmin
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/env"
@@ -34,10 +34,10 @@ func New(e *env.Env, s *identitycenter.State) *Service { return &Service{env: e,
 
 // Model patterns (botocore sso-admin 2020-07-20).
 var (
-	appArnRe       = regexp.MustCompile(`^arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}$`)
-	instanceArnRe  = regexp.MustCompile(`^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
-	ttiArnRe       = regexp.MustCompile(`^arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:trustedTokenIssuer/(sso)?ins-[a-zA-Z0-9-.]{16}/tti-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`)
-	principalIDRe  = regexp.MustCompile(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
+	appArnRe       = lazyre.New(`^arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}$`)
+	instanceArnRe  = lazyre.New(`^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
+	ttiArnRe       = lazyre.New(`^arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:trustedTokenIssuer/(sso)?ins-[a-zA-Z0-9-.]{16}/tti-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`)
+	principalIDRe  = lazyre.New(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
 	operationNames = map[string]func(*Service, *call) (any, *awsproto.Error){
 		"DescribeApplication":                    (*Service).describeApplication,
 		"GetApplicationAssignmentConfiguration":  (*Service).getAssignmentConfiguration,
@@ -136,7 +136,7 @@ func required(member string) *awsproto.Error {
 	return validation("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
 }
 
-func badPattern(member, value string, re *regexp.Regexp) *awsproto.Error {
+func badPattern(member, value string, re *lazyre.Regexp) *awsproto.Error {
 	return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s",
 		awsproto.Truncate(value, 128), member, strings.Trim(re.String(), "^$"))
 }

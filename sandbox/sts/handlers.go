@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/env"
@@ -203,7 +203,7 @@ func (v *validation) err() *awsproto.Error {
 }
 
 // str checks a string member; it returns the value and whether it was sent.
-func (v *validation) str(form url.Values, name, member string, required bool, min, max int, re *regexp.Regexp, sensitive bool) (string, bool) {
+func (v *validation) str(form url.Values, name, member string, required bool, min, max int, re *lazyre.Regexp, sensitive bool) (string, bool) {
 	vals, ok := form[name]
 	if !ok {
 		if required {
@@ -298,7 +298,7 @@ func (v *validation) providedContexts(form url.Values) []providedContext {
 	return out
 }
 
-var tagRe = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+var tagRe = lazyre.New(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 
 func (v *validation) tags(form url.Values) map[string]string {
 	idx := members(form, "Tags")
@@ -508,8 +508,8 @@ func stringList(v any) []string {
 }
 
 var (
-	externalIDRe = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
-	tokenCodeRe  = regexp.MustCompile(`^\d*$`)
+	externalIDRe = lazyre.New(`^[\w+=,.@:/-]*$`)
+	tokenCodeRe  = lazyre.New(`^\d*$`)
 )
 
 func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now time.Time) (any, *awsproto.Error) {

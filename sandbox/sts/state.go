@@ -6,10 +6,10 @@
 package sts
 
 import (
-	"regexp"
 	"strconv"
 	"time"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/iam"
 )
@@ -27,9 +27,9 @@ const (
 )
 
 var (
-	sessionNameRe = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	sessionNameRe = lazyre.New(`^[\w+=,.@-]*$`)
 	// arnChars is the character class of the model's arnType pattern.
-	arnChars = regexp.MustCompile("^[\t\n\r\u0020-\u007e\u0085\u00a0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+$")
+	arnChars = lazyre.New("^[\t\n\r\u0020-\u007e\u0085\u00a0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+$")
 )
 
 // AssumedRoleArn is the caller ARN of a role session. AWS leaves the role's

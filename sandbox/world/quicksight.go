@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // QuickSight declares the QuickSight account: users and groups in
@@ -247,9 +248,9 @@ func (g *DatasetGenerator) Generate() [][]string {
 }
 
 var (
-	qsNamespaceRe = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,64}$`)
-	qsIDRe        = regexp.MustCompile(`^[\w-]+$`)
-	qsParamRe     = regexp.MustCompile(`^[a-zA-Z0-9]+$`)
+	qsNamespaceRe = lazyre.New(`^[a-zA-Z0-9._-]{1,64}$`)
+	qsIDRe        = lazyre.New(`^[\w-]+$`)
+	qsParamRe     = lazyre.New(`^[a-zA-Z0-9]+$`)
 )
 
 // completeQuickSight fills the section's defaults.

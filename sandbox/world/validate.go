@@ -5,9 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/iam/policy"
 )
 
@@ -113,11 +113,11 @@ func (w *World) complete() {
 }
 
 var (
-	accountRe    = regexp.MustCompile(`^\d{12}$`)
-	regionRe     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
-	roleNameRe   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	bucketNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	arnRe        = regexp.MustCompile(`^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:.+$`)
+	accountRe    = lazyre.New(`^\d{12}$`)
+	regionRe     = lazyre.New(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	roleNameRe   = lazyre.New(`^[\w+=,.@-]{1,64}$`)
+	bucketNameRe = lazyre.New(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	arnRe        = lazyre.New(`^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:.+$`)
 )
 
 // StoreAttributePaths are the identity-store attributes a trusted token

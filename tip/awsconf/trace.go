@@ -5,10 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // Tracer is an http.RoundTripper that writes one line per call to Out:
@@ -32,7 +33,7 @@ func Trace(c *http.Client, out io.Writer) *http.Client {
 }
 
 // secretParams are query parameters whose values are secrets.
-var secretParams = regexp.MustCompile(`(?i)^(x-amz-signature|x-amz-security-token|x-amz-credential|code|code_verifier|state|nonce|token|refresh_token|id_token|access_token|assertion|password|client_secret|webidentitytoken|device_code|user_code|id_token_hint)$`)
+var secretParams = lazyre.New(`(?i)^(x-amz-signature|x-amz-security-token|x-amz-credential|code|code_verifier|state|nonce|token|refresh_token|id_token|access_token|assertion|password|client_secret|webidentitytoken|device_code|user_code|id_token_hint)$`)
 
 // RedactURL removes secrets from a URL's query.
 func RedactURL(u *url.URL) string {
@@ -83,7 +84,7 @@ func (t *Tracer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-var urlInText = regexp.MustCompile(`https?://[^\s"]+`)
+var urlInText = lazyre.New(`https?://[^\s"]+`)
 
 // redactText redacts secrets in URLs embedded in an error message.
 func redactText(s string) string {

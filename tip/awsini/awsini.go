@@ -11,8 +11,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // File is a parsed config file. The zero value is an empty file.
@@ -283,8 +284,8 @@ var (
 )
 
 var (
-	profileNameRe = regexp.MustCompile(`^[A-Za-z0-9_.+@/-]{1,128}$`)
-	keyRe         = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+	profileNameRe = lazyre.New(`^[A-Za-z0-9_.+@/-]{1,128}$`)
+	keyRe         = lazyre.New(`^[a-z0-9_]{1,64}$`)
 )
 
 // ValidProfileName reports whether tipctl may write a profile of that name:

@@ -23,12 +23,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // DefaultProfile is the profile used when neither --profile nor
@@ -179,9 +180,9 @@ func LoadFile(path string) (*Config, error) {
 }
 
 var (
-	yamlLineRE    = regexp.MustCompile(`line (\d+)`)
-	yamlFieldRE   = regexp.MustCompile(`field (\S+) not found in type config\.(\w+)`)
-	yamlTypeRE    = regexp.MustCompile(`cannot unmarshal !!(\w+)(?: ` + "`" + `([^` + "`" + `]*)` + "`" + `)? into (\S+)`)
+	yamlLineRE    = lazyre.New(`line (\d+)`)
+	yamlFieldRE   = lazyre.New(`field (\S+) not found in type config\.(\w+)`)
+	yamlTypeRE    = lazyre.New(`cannot unmarshal !!(\w+)(?: ` + "`" + `([^` + "`" + `]*)` + "`" + `)? into (\S+)`)
 	yamlGoTypeMap = map[string]string{"int": "a whole number", "string": "a string", "[]string": "a list of strings"}
 )
 

@@ -3,11 +3,12 @@ package config
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // Sandbox defaults: the identifiers of the sandbox's embedded default world.
@@ -110,9 +111,9 @@ func InputHelp(key string) string {
 }
 
 var (
-	cognitoPoolRE = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9A-Za-z]+$`)
-	hostRE        = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$`)
-	authServerRE  = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	cognitoPoolRE = lazyre.New(`^([a-z]{2}(?:-[a-z]+)+-\d)_[0-9A-Za-z]+$`)
+	hostRE        = lazyre.New(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$`)
+	authServerRE  = lazyre.New(`^[A-Za-z0-9]+$`)
 )
 
 // BuildProfile applies provider's preset to values and returns the profile,

@@ -2,10 +2,11 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // Providers tipctl knows. Each has a preset (see BuildProfile).
@@ -222,7 +223,7 @@ func DefaultScopes(provider string) []string {
 	return []string{"openid", "email", "profile", "offline_access"}
 }
 
-var sessionNameBad = regexp.MustCompile(`[^\w+=,.@-]`)
+var sessionNameBad = lazyre.New(`[^\w+=,.@-]`)
 
 // SessionName renders the RoleSessionName template (DefaultRoleSessionName
 // when empty) with vars (keys without braces: user, email, sub, profile; the
@@ -254,7 +255,7 @@ func (p *Profile) SessionName(vars map[string]string) string {
 	return out
 }
 
-var placeholderRE = regexp.MustCompile(`\{[a-z]+\}`)
+var placeholderRE = lazyre.New(`\{[a-z]+\}`)
 
 // sessionPlaceholders are the names SessionName understands.
 var sessionPlaceholders = map[string]bool{"user": true, "email": true, "sub": true, "profile": true}
@@ -288,7 +289,7 @@ func ParseSecretRef(ref string) (SecretRef, error) {
 	return SecretRef{Scheme: scheme, Name: name}, nil
 }
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envNameRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ClientSecretKey is the conventional tip/store key for a profile's client
 // secret (use it as "store:" + ClientSecretKey(name)).

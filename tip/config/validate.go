@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // Problem is one thing wrong with a profile. Field is the config.yaml key
@@ -59,14 +60,14 @@ func (e *ValidationError) Fields() []string {
 }
 
 var (
-	regionRE      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	regionRE      = lazyre.New(`^[a-z]{2}(-[a-z]+)+-\d$`)
 	partitionPart = `aws(-[a-z]{1,5}){0,3}`
-	roleARNRE     = regexp.MustCompile(`^arn:` + partitionPart + `:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
-	appARNRE      = regexp.MustCompile(`^arn:` + partitionPart + `:sso::(\d{12}):application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}$`)
-	profileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-	sessionLitRE  = regexp.MustCompile(`^[\w+=,.@-]*$`)
-	accountRE     = regexp.MustCompile(`^\d{12}$`)
-	guidRE        = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	roleARNRE     = lazyre.New(`^arn:` + partitionPart + `:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$`)
+	appARNRE      = lazyre.New(`^arn:` + partitionPart + `:sso::(\d{12}):application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}$`)
+	profileNameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	sessionLitRE  = lazyre.New(`^[\w+=,.@-]*$`)
+	accountRE     = lazyre.New(`^\d{12}$`)
+	guidRE        = lazyre.New(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
 // ValidProfileName reports whether name can name a profile: 1-64 letters,

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -23,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // JWTBearerGrant is the grant type CreateTokenWithIAM uses for IdP assertions.
@@ -178,7 +179,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	return res, nil
 }
 
-var sessionNameChars = regexp.MustCompile(`[^\w+=,.@-]`)
+var sessionNameChars = lazyre.New(`[^\w+=,.@-]`)
 
 // SessionName returns "tip-<user id>" cut to the 64 characters STS allows.
 func SessionName(userID string) string {

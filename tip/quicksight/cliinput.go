@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // JobInput is a StartDashboardSnapshotJob request as the AWS CLI reads it
@@ -199,7 +201,7 @@ func (w *walker) str(path string, v any) string {
 	return s
 }
 
-var placeholderRe = regexp.MustCompile(`<<[^<>]*>>|^<[^<>]+>$`)
+var placeholderRe = lazyre.New(`<<[^<>]*>>|^<[^<>]+>$`)
 
 // id reads a string that names something, refusing template placeholders.
 func (w *walker) id(path string, v any) string {
@@ -210,7 +212,7 @@ func (w *walker) id(path string, v any) string {
 	return s
 }
 
-var memberRe = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+var memberRe = lazyre.New(`^[A-Za-z0-9_]{1,64}$`)
 
 // join appends a member to a JSON path; odd member names are quoted.
 func join(path, k string) string {

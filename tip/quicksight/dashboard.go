@@ -3,7 +3,6 @@ package quicksight
 import (
 	"context"
 	"reflect"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -11,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	qs "github.com/aws/aws-sdk-go-v2/service/quicksight"
 	qstypes "github.com/aws/aws-sdk-go-v2/service/quicksight/types"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // DashboardSummary is one entry of ListDashboards.
@@ -157,7 +158,7 @@ func dashboardError(id, op string, err error) error {
 	return serviceError(op, err)
 }
 
-var dashboardIDRe = regexp.MustCompile(`^[\w-]{1,512}$`)
+var dashboardIDRe = lazyre.New(`^[\w-]{1,512}$`)
 
 // ResolveDashboard finds a dashboard by id or by name (case-insensitive),
 // suggesting close ids and names when none matches.

@@ -9,12 +9,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // downloader fetches a job's files into one directory, naming them after
@@ -43,7 +44,7 @@ func (r *runner) newDownloader(dir, dashboard string) *downloader {
 		s3c: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })}
 }
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var unsafeChars = lazyre.New(`[^A-Za-z0-9._-]+`)
 
 // safeName makes s usable as one path element.
 func safeName(s string) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -13,6 +12,8 @@ import (
 	qstypes "github.com/aws/aws-sdk-go-v2/service/quicksight/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // QuickSightContextProvider is the ProviderArn of QuickSight identity
@@ -98,7 +99,7 @@ type Session struct {
 	Namespace      string
 }
 
-var roleArnRe = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
+var roleArnRe = lazyre.New(`^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$`)
 
 // AccountOf returns the account id of an IAM or STS ARN, or "".
 func AccountOf(arn string) string {
@@ -109,7 +110,7 @@ func AccountOf(arn string) string {
 	return ""
 }
 
-var sessionBad = regexp.MustCompile(`[^\w+=,.@-]`)
+var sessionBad = lazyre.New(`[^\w+=,.@-]`)
 
 func sessionName(u User) string {
 	s := u.String()

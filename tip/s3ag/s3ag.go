@@ -46,7 +46,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -55,6 +54,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/tip/awsconf"
 	"github.com/tipctl/tipctl/tip/session"
 )
@@ -163,7 +163,7 @@ func (e *RequestError) Error() string { return e.Field + ": " + e.Msg }
 // Is matches ErrInvalidRequest.
 func (e *RequestError) Is(target error) bool { return target == ErrInvalidRequest }
 
-var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+var accountRE = lazyre.New(`^[0-9]{12}$`)
 
 // normalize validates r and returns it in canonical form with its target.
 func (r Request) normalize() (Request, S3URI, error) {

@@ -2,8 +2,9 @@ package setup
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // AWSConfigOptions describe an AWS CLI profile that gets its credentials
@@ -26,7 +27,7 @@ type AWSConfigOptions struct {
 
 // profileNameRe is what tipctl writes into an ini section name and a
 // command line without quoting.
-var profileNameRe = regexp.MustCompile(`^[A-Za-z0-9_.+@-]{1,64}$`)
+var profileNameRe = lazyre.New(`^[A-Za-z0-9_.+@-]{1,64}$`)
 
 // AWSConfigSnippet returns the ~/.aws/config section for o.
 func AWSConfigSnippet(o AWSConfigOptions) (string, error) {

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // Template services: each adds a least-privilege policy to the
@@ -63,8 +64,8 @@ type OptionError struct {
 func (e *OptionError) Error() string { return e.Option + ": " + e.Msg }
 
 var (
-	thumbprintRe = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
-	roleNameRe   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	thumbprintRe = lazyre.New(`^[0-9a-fA-F]{40}$`)
+	roleNameRe   = lazyre.New(`^[\w+=,.@-]{1,64}$`)
 )
 
 // IssuerHostPath is the issuer URL without its scheme and trailing slash:

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/iam/policy"
 )
 
@@ -131,7 +131,7 @@ type statement struct {
 }
 
 // actionRe is the shape of an IAM action: prefix:Name, wildcards allowed in the name.
-var actionRe = regexp.MustCompile(`^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$`)
+var actionRe = lazyre.New(`^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$`)
 
 // Lint checks a policy document of the given kind. It never fails: an
 // unreadable document is a finding.

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"unicode/utf8"
+
+	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
 // ItemVersion is the envelope version EncodeItem writes and DecodeItem
@@ -28,7 +29,7 @@ type Item struct {
 	Data json.RawMessage
 }
 
-var kindRE = regexp.MustCompile(`^[a-z][a-z0-9._/-]{0,63}$`)
+var kindRE = lazyre.New(`^[a-z][a-z0-9._/-]{0,63}$`)
 
 // EncodeItem wraps data (any JSON-marshalable value, or json.RawMessage) in
 // the envelope.
