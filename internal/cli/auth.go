@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -308,6 +309,9 @@ func idpConfig(p *config.Profile, hc *http.Client, getenv func(string) string) i
 	c := idp.Config{Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.EffectiveScopes(), RedirectPort: p.RedirectPort,
 		HTTPClient: hc, Endpoints: idp.Endpoints{AuthURL: p.IdP.Authorization, TokenURL: p.IdP.Token, DeviceAuthURL: p.IdP.Device,
 			RevocationURL: p.IdP.Revocation, UserInfoURL: p.IdP.UserInfo, JWKSURL: p.IdP.JWKS}}
+	if d, err := config.Paths(); err == nil {
+		c.Cache = idp.DirCache{Dir: filepath.Join(d.State, "cache")}
+	}
 	if ref, err := config.ParseSecretRef(p.ClientSecretRef); err == nil && ref.Scheme == "env" {
 		c.ClientSecret = getenv(ref.Name)
 	}

@@ -68,6 +68,9 @@ type Config struct {
 	// HTTPClient is used for every request to the IdP (discovery, JWKS,
 	// token, revocation). Nil means a client with DefaultHTTPTimeout.
 	HTTPClient *http.Client
+	// Cache, when set, keeps the discovery document and signing keys between
+	// processes (DirCache), so a refresh makes one request to the IdP.
+	Cache Cache
 }
 
 // Endpoints are IdP endpoint URLs. Empty fields come from discovery.
@@ -117,6 +120,11 @@ func Discover(ctx context.Context, cfg Config) (*Provider, error) {
 	if client == nil {
 		client = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
+	if cfg.Cache != nil {
+		if p, ok := fromCache(cfg, client); ok {
+			return p, nil
+		}
+	}
 	octx := oidc.ClientContext(ctx, client)
 	wellKnown := strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration"
 	op, err := oidc.NewProvider(octx, cfg.Issuer)
@@ -159,6 +167,11 @@ func Discover(ctx context.Context, cfg Config) (*Provider, error) {
 	p := &Provider{cfg: cfg, client: client, endpoints: eps, oidc: op}
 	// The key set lives as long as the Provider, not the caller's context.
 	p.verifier = op.VerifierContext(oidc.ClientContext(context.Background(), client), &oidc.Config{ClientID: cfg.ClientID})
+	if cfg.Cache != nil {
+		toCache(cfg, found, algs.Algorithms)
+		p.verifier = oidc.NewVerifier(cfg.Issuer, newCachedKeySet(cfg, client, eps.JWKSURL),
+			&oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: supportedAlgs(algs.Algorithms)})
+	}
 	return p, nil
 }
 
