@@ -137,14 +137,21 @@ func run(d time.Duration, conc int, bin string, noMoto bool, jsonOut string) err
 		results = append(results, rs...)
 	}
 
+	motoPeak := ""
 	if !noMoto {
-		mr, err := benchMoto(ctx, d, conc)
+		mr, peak, err := benchMoto(ctx, d, conc)
+		motoPeak = peak
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen: moto_server:", err)
 		}
 		results = append(results, mr...)
 	}
 	printTable(results)
+	fmt.Printf("\npeak RSS: sandbox %s", peakRSS(sbCmd.Process.Pid))
+	if motoPeak != "" {
+		fmt.Printf(", moto_server %s", motoPeak)
+	}
+	fmt.Println()
 	if jsonOut != "" {
 		b, _ := json.MarshalIndent(results, "", "  ")
 		return os.WriteFile(jsonOut, b, 0o644)
@@ -277,28 +284,28 @@ func benchS3(ctx context.Context, endpoint string, cfg, bridge aws.Config, enhan
 	return res
 }
 
-func benchMoto(ctx context.Context, d time.Duration, conc int) ([]result, error) {
+func benchMoto(ctx context.Context, d time.Duration, conc int) (res []result, peak string, err error) {
 	if _, err := exec.LookPath("moto_server"); err != nil {
-		return nil, errors.New("moto_server not found; skipped")
+		return nil, "", errors.New("moto_server not found; skipped")
 	}
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	defer func() { peak = peakRSS(cmd.Process.Pid) }()
 	u := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if err := waitHTTP(u+"/moto-api/", 20*time.Second); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(u), HTTPClient: pooled(conc)}
 	stsc := sts.NewFromConfig(cfg)
-	var res []result
 	res = append(res, drive("moto", "AssumeRole", d, conc, func() error {
 		_, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/bench"), RoleSessionName: aws.String("bench")})
 		return err
@@ -318,7 +325,21 @@ func benchMoto(ctx context.Context, d time.Duration, conc int) ([]result, error)
 			}))
 		}
 	}
-	return res, nil
+	return res, "", nil
+}
+
+// peakRSS reads a process's high-water resident set from /proc.
+func peakRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "unknown"
 }
 
 var errStop = errors.New("stop")

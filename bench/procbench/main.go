@@ -218,7 +218,7 @@ func run(runs int, jsonOut string) error {
 		failed := len(errs)
 		after, _ := b.stats()
 		rep.Concurrent = append(rep.Concurrent, map[string]any{"processes": n, "wall_ms": ms(el), "failed": failed,
-			"exchanges": after["sso-oauth:CreateTokenWithIAM"] - before["sso-oauth:CreateTokenWithIAM"],
+			"exchanges":   after["sso-oauth:CreateTokenWithIAM"] - before["sso-oauth:CreateTokenWithIAM"],
 			"assume_role": after["sts:AssumeRole"] - before["sts:AssumeRole"]})
 	}
 	print(rep)
