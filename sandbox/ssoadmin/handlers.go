@@ -7,12 +7,11 @@ package ssoadmin
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/tipctl/tipctl/internal/lazyre"
-	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/awsproto/json11"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/identitycenter"
 )
@@ -25,131 +24,49 @@ var CreatedDate = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Service is the sso-admin handler.
 type Service struct {
-	env   *env.Env
+	api   *json11.API
 	state *identitycenter.State
 }
 
 // New returns the sso-admin handler over s.
-func New(e *env.Env, s *identitycenter.State) *Service { return &Service{env: e, state: s} }
-
-// Model patterns (botocore sso-admin 2020-07-20).
-var (
-	appArnRe       = lazyre.New(`^arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}$`)
-	instanceArnRe  = lazyre.New(`^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
-	ttiArnRe       = lazyre.New(`^arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:trustedTokenIssuer/(sso)?ins-[a-zA-Z0-9-.]{16}/tti-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`)
-	principalIDRe  = lazyre.New(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
-	operationNames = map[string]func(*Service, *call) (any, *awsproto.Error){
-		"DescribeApplication":                    (*Service).describeApplication,
-		"GetApplicationAssignmentConfiguration":  (*Service).getAssignmentConfiguration,
-		"GetApplicationAuthenticationMethod":     (*Service).getAuthenticationMethod,
-		"ListApplicationGrants":                  (*Service).listGrants,
-		"ListApplicationAccessScopes":            (*Service).listAccessScopes,
-		"ListApplicationAssignments":             (*Service).listAssignments,
-		"ListApplicationAssignmentsForPrincipal": (*Service).listAssignmentsForPrincipal,
-		"DescribeTrustedTokenIssuer":             (*Service).describeTrustedTokenIssuer,
-		"ListTrustedTokenIssuers":                (*Service).listTrustedTokenIssuers,
-		"DescribeInstance":                       (*Service).describeInstance,
-		"ListInstances":                          (*Service).listInstances,
-	}
-)
-
-// call is one authenticated request.
-type call struct {
-	op     string
-	body   []byte
-	caller *auth.Principal
+func New(e *env.Env, s *identitycenter.State) *Service {
+	svc := &Service{state: s}
+	svc.api = &json11.API{Name: "sso-admin", TargetPrefix: TargetPrefix, Service: "sso", CurrentTime: true, Runtime: e, Stats: e.Stats,
+		Operations: map[string]json11.Operation{
+			"DescribeApplication":                    svc.describeApplication,
+			"GetApplicationAssignmentConfiguration":  svc.getAssignmentConfiguration,
+			"GetApplicationAuthenticationMethod":     svc.getAuthenticationMethod,
+			"ListApplicationGrants":                  svc.listGrants,
+			"ListApplicationAccessScopes":            svc.listAccessScopes,
+			"ListApplicationAssignments":             svc.listAssignments,
+			"ListApplicationAssignmentsForPrincipal": svc.listAssignmentsForPrincipal,
+			"DescribeTrustedTokenIssuer":             svc.describeTrustedTokenIssuer,
+			"ListTrustedTokenIssuers":                svc.listTrustedTokenIssuers,
+			"DescribeInstance":                       svc.describeInstance,
+			"ListInstances":                          svc.listInstances,
+		}}
+	return svc
 }
 
 // ServeHTTP dispatches on X-Amz-Target.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rid := awsproto.NewRequestID()
-	w.Header().Set("Date", s.env.Now().Format(http.TimeFormat))
-	res, e := s.serve(r)
-	if e != nil {
-		awsproto.WriteError(w, awsproto.JSON11, e, rid)
-		return
-	}
-	awsproto.WriteJSON(w, awsproto.JSON11, http.StatusOK, res, rid)
-}
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }
 
-func (s *Service) serve(r *http.Request) (any, *awsproto.Error) {
-	if r.Method != http.MethodPost || (r.URL.Path != "/" && r.URL.Path != "") {
-		return nil, awsproto.Errorf(http.StatusNotFound, "UnknownOperationException",
-			"sso-admin accepts POST / with an X-Amz-Target header, not %s %s", r.Method, awsproto.Truncate(r.URL.Path, 80))
-	}
-	target := r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, TargetPrefix)
-	handler := operationNames[op]
-	if !ok || handler == nil {
-		return nil, awsproto.Errorf(http.StatusBadRequest, "UnknownOperationException",
-			"the sandbox's sso-admin has no operation %q (X-Amz-Target must be %s<Operation>)", awsproto.Truncate(target, 100), TargetPrefix)
-	}
-	s.env.Stats.Inc("sso:" + op)
-	body, e := awsproto.ReadBody(r, awsproto.MaxAPIBody)
-	if e != nil {
-		return nil, e
-	}
-	caller, e := s.env.Authenticate(r, body, awsproto.VerifyOptions{})
-	if e != nil {
-		return nil, e
-	}
-	return handler(s, &call{op: op, body: body, caller: caller})
-}
+// Model patterns (botocore sso-admin 2020-07-20).
+var (
+	appArnRe      = lazyre.New(`^arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}$`)
+	instanceArnRe = lazyre.New(`^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
+	ttiArnRe      = lazyre.New(`^arn:aws(-[a-z]{1,5}){0,3}:sso::\d{12}:trustedTokenIssuer/(sso)?ins-[a-zA-Z0-9-.]{16}/tti-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`)
+	principalIDRe = lazyre.New(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
+)
 
-// decode reads the JSON body into v.
-func (c *call) decode(v any) *awsproto.Error {
-	return awsproto.DecodeJSON(c.body, v, "ValidationException")
-}
-
-// authorize checks the caller's identity policies for sso:<op> on resource.
-func (s *Service) authorize(c *call, resource string) *awsproto.Error {
-	if c.caller.Admin {
-		return nil
-	}
-	action := "sso:" + c.op
-	ctx := map[string][]string{
-		"aws:PrincipalArn":     {principalArn(c.caller)},
-		"aws:PrincipalAccount": {c.caller.AccountID},
-		"aws:CurrentTime":      {s.env.Now().Format(time.RFC3339)},
-	}
-	if c.caller.Allowed(action, resource, ctx) {
-		return nil
-	}
-	return awsproto.AccessDeniedException("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
-		c.caller.Arn, action, resource, action)
-}
-
-func principalArn(p *auth.Principal) string {
-	if p.IsSession() {
-		return p.RoleArn
-	}
-	return p.Arn
-}
-
-// Validation errors in the wording of AWS JSON services.
-
-func validation(format string, a ...any) *awsproto.Error {
-	return awsproto.Errorf(http.StatusBadRequest, "ValidationException", format, a...)
-}
-
-func required(member string) *awsproto.Error {
-	return validation("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
-}
-
-func badPattern(member, value string, re *lazyre.Regexp) *awsproto.Error {
-	return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s",
-		awsproto.Truncate(value, 128), member, strings.Trim(re.String(), "^$"))
-}
-
-func notFound(format string, a ...any) *awsproto.Error {
-	return awsproto.Errorf(http.StatusBadRequest, "ResourceNotFoundException", format, a...)
-}
+// shownArn bounds how much of a malformed ARN or id a validation message repeats.
+const shownArn = 128
 
 // app resolves ApplicationArn: missing is a ValidationException, an ARN of
 // no application a ResourceNotFoundException.
 func (s *Service) app(arn *string) (*identitycenter.Application, *awsproto.Error) {
 	if arn == nil {
-		return nil, required("applicationArn")
+		return nil, json11.Required("applicationArn")
 	}
 	for _, a := range s.state.Apps {
 		if a.Arn == *arn {
@@ -157,23 +74,51 @@ func (s *Service) app(arn *string) (*identitycenter.Application, *awsproto.Error
 		}
 	}
 	if !appArnRe.MatchString(*arn) {
-		return nil, badPattern("applicationArn", *arn, appArnRe)
+		return nil, json11.BadPattern("applicationArn", *arn, appArnRe, shownArn)
 	}
-	return nil, notFound("Application %s does not exist in instance %s", awsproto.Truncate(*arn, 256), s.state.InstanceArn)
+	return nil, json11.NotFound("Application %s does not exist in instance %s", awsproto.Truncate(*arn, 256), s.state.InstanceArn)
+}
+
+// decodeApp decodes the request into req, resolves its ApplicationArn
+// member (arn points into req) and authorizes the call on the application.
+func (s *Service) decodeApp(c *json11.Call, req any, arn **string) (*identitycenter.Application, *awsproto.Error) {
+	if e := c.Decode(req); e != nil {
+		return nil, e
+	}
+	a, e := s.app(*arn)
+	if e != nil {
+		return nil, e
+	}
+	if e := c.Authorize(a.Arn); e != nil {
+		return nil, e
+	}
+	return a, nil
 }
 
 // instance checks InstanceArn names the world's instance.
 func (s *Service) instance(arn *string) *awsproto.Error {
 	if arn == nil {
-		return required("instanceArn")
+		return json11.Required("instanceArn")
 	}
 	if *arn == s.state.InstanceArn {
 		return nil
 	}
 	if !instanceArnRe.MatchString(*arn) {
-		return badPattern("instanceArn", *arn, instanceArnRe)
+		return json11.BadPattern("instanceArn", *arn, instanceArnRe, shownArn)
 	}
-	return notFound("Instance %s does not exist", awsproto.Truncate(*arn, 256))
+	return json11.NotFound("Instance %s does not exist", awsproto.Truncate(*arn, 256))
+}
+
+// decodeInstance decodes the request into req, checks its InstanceArn
+// member (arn points into req) and authorizes the call on the instance.
+func (s *Service) decodeInstance(c *json11.Call, req any, arn **string) *awsproto.Error {
+	if e := c.Decode(req); e != nil {
+		return e
+	}
+	if e := s.instance(*arn); e != nil {
+		return e
+	}
+	return c.Authorize(s.state.InstanceArn)
 }
 
 func epoch(t time.Time) float64 { return float64(t.Unix()) }
@@ -201,16 +146,10 @@ type describeApplicationResponse struct {
 	CreatedFrom            string
 }
 
-func (s *Service) describeApplication(c *call) (any, *awsproto.Error) {
+func (s *Service) describeApplication(c *json11.Call) (any, *awsproto.Error) {
 	var req appRequest
-	if e := c.decode(&req); e != nil {
-		return nil, e
-	}
-	a, e := s.app(req.ApplicationArn)
+	a, e := s.decodeApp(c, &req, &req.ApplicationArn)
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(c, a.Arn); e != nil {
 		return nil, e
 	}
 	return describeApplicationResponse{
@@ -222,27 +161,21 @@ func (s *Service) describeApplication(c *call) (any, *awsproto.Error) {
 	}, nil
 }
 
-func (s *Service) getAssignmentConfiguration(c *call) (any, *awsproto.Error) {
+func (s *Service) getAssignmentConfiguration(c *json11.Call) (any, *awsproto.Error) {
 	var req appRequest
-	if e := c.decode(&req); e != nil {
-		return nil, e
-	}
-	a, e := s.app(req.ApplicationArn)
+	a, e := s.decodeApp(c, &req, &req.ApplicationArn)
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(c, a.Arn); e != nil {
 		return nil, e
 	}
 	return map[string]any{"AssignmentRequired": a.AssignmentRequired}, nil
 }
 
-func (s *Service) getAuthenticationMethod(c *call) (any, *awsproto.Error) {
+func (s *Service) getAuthenticationMethod(c *json11.Call) (any, *awsproto.Error) {
 	var req struct {
 		ApplicationArn           *string
 		AuthenticationMethodType *string
 	}
-	if e := c.decode(&req); e != nil {
+	if e := c.Decode(&req); e != nil {
 		return nil, e
 	}
 	a, e := s.app(req.ApplicationArn)
@@ -251,16 +184,15 @@ func (s *Service) getAuthenticationMethod(c *call) (any, *awsproto.Error) {
 	}
 	switch {
 	case req.AuthenticationMethodType == nil:
-		return nil, required("authenticationMethodType")
+		return nil, json11.Required("authenticationMethodType")
 	case *req.AuthenticationMethodType != "IAM":
-		return nil, validation("1 validation error detected: Value '%s' at 'authenticationMethodType' failed to satisfy constraint: Member must satisfy enum value set: [IAM]",
-			awsproto.Truncate(*req.AuthenticationMethodType, 64))
+		return nil, json11.BadEnum("authenticationMethodType", *req.AuthenticationMethodType, "IAM")
 	}
-	if e := s.authorize(c, a.Arn); e != nil {
+	if e := c.Authorize(a.Arn); e != nil {
 		return nil, e
 	}
 	if a.ActorPolicy.IsZero() {
-		return nil, notFound("Application %s has no IAM authentication method", a.Name)
+		return nil, json11.NotFound("Application %s has no IAM authentication method", a.Name)
 	}
 	return map[string]any{"AuthenticationMethod": map[string]any{
 		"Iam": map[string]any{"ActorPolicy": a.ActorPolicy.JSON},
@@ -283,19 +215,15 @@ type grantItem struct {
 	Grant     map[string]any
 }
 
-func (s *Service) listGrants(c *call) (any, *awsproto.Error) {
+// listGrants lists an application's grants; the operation has no
+// MaxResults member.
+func (s *Service) listGrants(c *json11.Call) (any, *awsproto.Error) {
 	var req struct {
 		ApplicationArn *string
 		NextToken      *string
 	}
-	if e := c.decode(&req); e != nil {
-		return nil, e
-	}
-	a, e := s.app(req.ApplicationArn)
+	a, e := s.decodeApp(c, &req, &req.ApplicationArn)
 	if e != nil {
-		return nil, e
-	}
-	if e := s.authorize(c, a.Arn); e != nil {
 		return nil, e
 	}
 	var items []grantItem
@@ -310,48 +238,39 @@ func (s *Service) listGrants(c *call) (any, *awsproto.Error) {
 	if a.RefreshTokenGrant {
 		items = append(items, grantItem{GrantType: GrantRefreshToken, Grant: map[string]any{"RefreshToken": map[string]any{}}})
 	}
-	p, e := paginate(c.op, a.Arn, req.NextToken, nil, 10, 10, len(items))
+	page, next, e := json11.Page(c.Op, a.Arn, items, req.NextToken, nil, 10)
 	if e != nil {
 		return nil, e
 	}
-	return struct {
-		Grants    []grantItem
-		NextToken *string `json:",omitempty"`
-	}{Grants: nonNil(items[p.start:p.end]), NextToken: p.next}, nil
+	return json11.List{Member: "Grants", Items: page, Next: next}, nil
 }
 
 type scopeDetails struct {
 	Scope string
 }
 
-func (s *Service) listAccessScopes(c *call) (any, *awsproto.Error) {
-	var req struct {
-		ApplicationArn *string
-		MaxResults     *int
-		NextToken      *string
-	}
-	if e := c.decode(&req); e != nil {
-		return nil, e
-	}
-	a, e := s.app(req.ApplicationArn)
+// appListRequest is the request of the list operations on an application.
+type appListRequest struct {
+	ApplicationArn *string
+	MaxResults     *int
+	NextToken      *string
+}
+
+func (s *Service) listAccessScopes(c *json11.Call) (any, *awsproto.Error) {
+	var req appListRequest
+	a, e := s.decodeApp(c, &req, &req.ApplicationArn)
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(c, a.Arn); e != nil {
-		return nil, e
-	}
-	p, e := paginate(c.op, a.Arn, req.NextToken, req.MaxResults, 10, 10, len(a.Scopes))
+	page, next, e := json11.Page(c.Op, a.Arn, a.Scopes, req.NextToken, req.MaxResults, 10)
 	if e != nil {
 		return nil, e
 	}
-	scopes := make([]scopeDetails, 0, p.end-p.start)
-	for _, sc := range a.Scopes[p.start:p.end] {
+	scopes := make([]scopeDetails, 0, len(page))
+	for _, sc := range page {
 		scopes = append(scopes, scopeDetails{Scope: sc})
 	}
-	return struct {
-		Scopes    []scopeDetails
-		NextToken *string `json:",omitempty"`
-	}{Scopes: scopes, NextToken: p.next}, nil
+	return json11.List{Member: "Scopes", Items: scopes, Next: next}, nil
 }
 
 type assignment struct {
@@ -382,34 +301,20 @@ func (s *Service) assignments(a *identitycenter.Application) []assignment {
 	return out
 }
 
-func (s *Service) listAssignments(c *call) (any, *awsproto.Error) {
-	var req struct {
-		ApplicationArn *string
-		MaxResults     *int
-		NextToken      *string
-	}
-	if e := c.decode(&req); e != nil {
-		return nil, e
-	}
-	a, e := s.app(req.ApplicationArn)
+func (s *Service) listAssignments(c *json11.Call) (any, *awsproto.Error) {
+	var req appListRequest
+	a, e := s.decodeApp(c, &req, &req.ApplicationArn)
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(c, a.Arn); e != nil {
-		return nil, e
-	}
-	all := s.assignments(a)
-	p, e := paginate(c.op, a.Arn, req.NextToken, req.MaxResults, 100, 100, len(all))
+	page, next, e := json11.Page(c.Op, a.Arn, s.assignments(a), req.NextToken, req.MaxResults, 100)
 	if e != nil {
 		return nil, e
 	}
-	return struct {
-		ApplicationAssignments []assignment
-		NextToken              *string `json:",omitempty"`
-	}{ApplicationAssignments: nonNil(all[p.start:p.end]), NextToken: p.next}, nil
+	return json11.List{Member: "ApplicationAssignments", Items: page, Next: next}, nil
 }
 
-func (s *Service) listAssignmentsForPrincipal(c *call) (any, *awsproto.Error) {
+func (s *Service) listAssignmentsForPrincipal(c *json11.Call) (any, *awsproto.Error) {
 	var req struct {
 		InstanceArn   *string
 		PrincipalId   *string
@@ -418,7 +323,7 @@ func (s *Service) listAssignmentsForPrincipal(c *call) (any, *awsproto.Error) {
 		MaxResults    *int
 		NextToken     *string
 	}
-	if e := c.decode(&req); e != nil {
+	if e := c.Decode(&req); e != nil {
 		return nil, e
 	}
 	if e := s.instance(req.InstanceArn); e != nil {
@@ -426,14 +331,13 @@ func (s *Service) listAssignmentsForPrincipal(c *call) (any, *awsproto.Error) {
 	}
 	switch {
 	case req.PrincipalId == nil:
-		return nil, required("principalId")
+		return nil, json11.Required("principalId")
 	case !principalIDRe.MatchString(*req.PrincipalId):
-		return nil, badPattern("principalId", *req.PrincipalId, principalIDRe)
+		return nil, json11.BadPattern("principalId", *req.PrincipalId, principalIDRe, shownArn)
 	case req.PrincipalType == nil:
-		return nil, required("principalType")
+		return nil, json11.Required("principalType")
 	case *req.PrincipalType != "USER" && *req.PrincipalType != "GROUP":
-		return nil, validation("1 validation error detected: Value '%s' at 'principalType' failed to satisfy constraint: Member must satisfy enum value set: [USER, GROUP]",
-			awsproto.Truncate(*req.PrincipalType, 64))
+		return nil, json11.BadEnum("principalType", *req.PrincipalType, "USER", "GROUP")
 	}
 	var filterApp string
 	if req.Filter != nil && req.Filter.ApplicationArn != nil {
@@ -443,7 +347,7 @@ func (s *Service) listAssignmentsForPrincipal(c *call) (any, *awsproto.Error) {
 		}
 		filterApp = a.Arn
 	}
-	if e := s.authorize(c, s.state.InstanceArn); e != nil {
+	if e := c.Authorize(s.state.InstanceArn); e != nil {
 		return nil, e
 	}
 	var all []assignment
@@ -457,14 +361,11 @@ func (s *Service) listAssignmentsForPrincipal(c *call) (any, *awsproto.Error) {
 			}
 		}
 	}
-	p, e := paginate(c.op, *req.PrincipalId+"\x00"+filterApp, req.NextToken, req.MaxResults, 100, 100, len(all))
+	page, next, e := json11.Page(c.Op, *req.PrincipalId+"\x00"+filterApp, all, req.NextToken, req.MaxResults, 100)
 	if e != nil {
 		return nil, e
 	}
-	return struct {
-		ApplicationAssignments []assignment
-		NextToken              *string `json:",omitempty"`
-	}{ApplicationAssignments: nonNil(all[p.start:p.end]), NextToken: p.next}, nil
+	return json11.List{Member: "ApplicationAssignments", Items: page, Next: next}, nil
 }
 
 type oidcJWTConfiguration struct {
@@ -474,13 +375,13 @@ type oidcJWTConfiguration struct {
 	JwksRetrievalOption        string
 }
 
-func (s *Service) describeTrustedTokenIssuer(c *call) (any, *awsproto.Error) {
+func (s *Service) describeTrustedTokenIssuer(c *json11.Call) (any, *awsproto.Error) {
 	var req struct{ TrustedTokenIssuerArn *string }
-	if e := c.decode(&req); e != nil {
+	if e := c.Decode(&req); e != nil {
 		return nil, e
 	}
 	if req.TrustedTokenIssuerArn == nil {
-		return nil, required("trustedTokenIssuerArn")
+		return nil, json11.Required("trustedTokenIssuerArn")
 	}
 	var tti *identitycenter.TrustedTokenIssuer
 	for _, t := range s.state.Issuers {
@@ -490,11 +391,11 @@ func (s *Service) describeTrustedTokenIssuer(c *call) (any, *awsproto.Error) {
 	}
 	if tti == nil {
 		if !ttiArnRe.MatchString(*req.TrustedTokenIssuerArn) {
-			return nil, badPattern("trustedTokenIssuerArn", *req.TrustedTokenIssuerArn, ttiArnRe)
+			return nil, json11.BadPattern("trustedTokenIssuerArn", *req.TrustedTokenIssuerArn, ttiArnRe, shownArn)
 		}
-		return nil, notFound("Trusted token issuer %s does not exist", awsproto.Truncate(*req.TrustedTokenIssuerArn, 256))
+		return nil, json11.NotFound("Trusted token issuer %s does not exist", awsproto.Truncate(*req.TrustedTokenIssuerArn, 256))
 	}
-	if e := s.authorize(c, tti.Arn); e != nil {
+	if e := c.Authorize(tti.Arn); e != nil {
 		return nil, e
 	}
 	return map[string]any{
@@ -514,33 +415,24 @@ type ttiMetadata struct {
 	TrustedTokenIssuerType string
 }
 
-func (s *Service) listTrustedTokenIssuers(c *call) (any, *awsproto.Error) {
+func (s *Service) listTrustedTokenIssuers(c *json11.Call) (any, *awsproto.Error) {
 	var req struct {
 		InstanceArn *string
 		MaxResults  *int
 		NextToken   *string
 	}
-	if e := c.decode(&req); e != nil {
+	if e := s.decodeInstance(c, &req, &req.InstanceArn); e != nil {
 		return nil, e
 	}
-	if e := s.instance(req.InstanceArn); e != nil {
-		return nil, e
-	}
-	if e := s.authorize(c, s.state.InstanceArn); e != nil {
-		return nil, e
-	}
-	p, e := paginate(c.op, s.state.InstanceArn, req.NextToken, req.MaxResults, 100, 100, len(s.state.Issuers))
+	page, next, e := json11.Page(c.Op, s.state.InstanceArn, s.state.Issuers, req.NextToken, req.MaxResults, 100)
 	if e != nil {
 		return nil, e
 	}
-	list := make([]ttiMetadata, 0, p.end-p.start)
-	for _, t := range s.state.Issuers[p.start:p.end] {
+	list := make([]ttiMetadata, 0, len(page))
+	for _, t := range page {
 		list = append(list, ttiMetadata{TrustedTokenIssuerArn: t.Arn, Name: t.Name, TrustedTokenIssuerType: "OIDC_JWT"})
 	}
-	return struct {
-		TrustedTokenIssuers []ttiMetadata
-		NextToken           *string `json:",omitempty"`
-	}{TrustedTokenIssuers: list, NextToken: p.next}, nil
+	return json11.List{Member: "TrustedTokenIssuers", Items: list, Next: next}, nil
 }
 
 type instanceMetadata struct {
@@ -557,45 +449,29 @@ func (s *Service) instanceMetadata() instanceMetadata {
 		OwnerAccountId: s.state.AccountID, Name: "tipctl-sandbox", CreatedDate: epoch(CreatedDate), Status: "ACTIVE"}
 }
 
-func (s *Service) describeInstance(c *call) (any, *awsproto.Error) {
+func (s *Service) describeInstance(c *json11.Call) (any, *awsproto.Error) {
 	var req struct{ InstanceArn *string }
-	if e := c.decode(&req); e != nil {
-		return nil, e
-	}
-	if e := s.instance(req.InstanceArn); e != nil {
-		return nil, e
-	}
-	if e := s.authorize(c, s.state.InstanceArn); e != nil {
+	if e := s.decodeInstance(c, &req, &req.InstanceArn); e != nil {
 		return nil, e
 	}
 	return s.instanceMetadata(), nil
 }
 
-func (s *Service) listInstances(c *call) (any, *awsproto.Error) {
+func (s *Service) listInstances(c *json11.Call) (any, *awsproto.Error) {
 	var req struct {
 		MaxResults *int
 		NextToken  *string
 	}
-	if e := c.decode(&req); e != nil {
+	if e := c.Decode(&req); e != nil {
 		return nil, e
 	}
-	if e := s.authorize(c, "*"); e != nil {
+	if e := c.Authorize("*"); e != nil {
 		return nil, e
 	}
 	all := []instanceMetadata{s.instanceMetadata()}
-	p, e := paginate(c.op, "", req.NextToken, req.MaxResults, 100, 100, len(all))
+	page, next, e := json11.Page(c.Op, "", all, req.NextToken, req.MaxResults, 100)
 	if e != nil {
 		return nil, e
 	}
-	return struct {
-		Instances []instanceMetadata
-		NextToken *string `json:",omitempty"`
-	}{Instances: nonNil(all[p.start:p.end]), NextToken: p.next}, nil
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+	return json11.List{Member: "Instances", Items: page, Next: next}, nil
 }
