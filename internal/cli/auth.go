@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,11 +45,7 @@ Only the IdP tokens are stored; AWS credentials are minted on first use.
 --verify also runs the whole exchange once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := app.loadProfile()
-			if err != nil {
-				return err
-			}
-			m, err := app.manager(p)
+			p, m, err := app.session()
 			if err != nil {
 				return err
 			}
@@ -150,11 +145,7 @@ otherwise the IdP token is refreshed if needed and the exchange runs once,
 however many processes ask at the same time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := app.loadProfile()
-			if err != nil {
-				return err
-			}
-			m, err := app.manager(p)
+			p, m, err := app.session()
 			if err != nil {
 				return err
 			}
@@ -162,12 +153,7 @@ however many processes ask at the same time.`,
 			if err != nil {
 				return failure(err, p.Name)
 			}
-			b, err := json.Marshal(c.Process())
-			if err != nil {
-				return err
-			}
-			_, err = app.Stdout.Write(append(b, '\n'))
-			return err
+			return app.printProcess(c.Process())
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force-new", false, "mint new credentials even if cached ones are fresh")
@@ -180,11 +166,7 @@ func newStatusCmd(app *App) *cobra.Command {
 		Short: "Show who is logged in and what is cached (no secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := app.loadProfile()
-			if err != nil {
-				return err
-			}
-			m, err := app.manager(p)
+			p, m, err := app.session()
 			if err != nil {
 				return err
 			}
@@ -239,11 +221,7 @@ func newRefreshCmd(app *App) *cobra.Command {
 		Short: "Refresh the IdP tokens and mint new AWS credentials now",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := app.loadProfile()
-			if err != nil {
-				return err
-			}
-			m, err := app.manager(p)
+			p, m, err := app.session()
 			if err != nil {
 				return err
 			}
@@ -274,13 +252,9 @@ stored secrets are corrupt, so it is the way out of a broken store.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := app.profileName()
-			p, err := app.loadProfile()
-			if err != nil {
-				// Without a valid profile there is nothing to revoke, but the
-				// secrets of that name can still be wiped.
-				p = &config.Profile{Name: name}
-			}
-			m, err := app.manager(p)
+			// Without a valid profile there is nothing to revoke, but the
+			// secrets of that name can still be wiped.
+			p, m, err := app.wipeSession()
 			if err != nil {
 				return err
 			}

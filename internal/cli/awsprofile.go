@@ -133,7 +133,7 @@ func writeAWSProfile(app *App, name string, p *config.Profile, region string, sa
 		return nil
 	}
 	if !yes {
-		if !isTTY(app.Stdin) || !isTTY(app.Stderr) {
+		if !app.canAsk() {
 			if app.JSON() {
 				_ = app.printJSON(result)
 			}
@@ -179,18 +179,29 @@ func confirm(app *App, question string) (bool, error) {
 // credentialsFileKeys names the static keys the shared credentials file
 // holds for profile name ("" when none).
 func credentialsFileKeys(app *App, name string) string {
-	path, err := awsini.CredentialsPath(app.Getenv)
-	if err != nil {
-		return ""
-	}
-	f, err := awsini.Load(path)
-	if err != nil {
+	f, path := readAWSFile(app, awsini.CredentialsPath)
+	if f == nil {
 		return ""
 	}
 	if kv, ok := f.Section(name); ok && kv["aws_access_key_id"] != "" {
 		return "aws_access_key_id in " + path
 	}
 	return ""
+}
+
+// readAWSFile reads the AWS config or credentials file (awsini.ConfigPath
+// or awsini.CredentialsPath) for a look that may come to nothing: it
+// returns the file and its path, or nil when the file cannot be read.
+func readAWSFile(app *App, where func(getenv func(string) string) (string, error)) (*awsini.File, string) {
+	path, err := where(app.Getenv)
+	if err != nil {
+		return nil, ""
+	}
+	f, err := awsini.Load(path)
+	if err != nil {
+		return nil, ""
+	}
+	return f, path
 }
 
 // tipctlCommand is how credential_process should start tipctl: "tipctl"

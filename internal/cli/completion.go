@@ -80,12 +80,8 @@ func completeAWSProfiles(app *App) cobra.CompletionFunc {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		path, err := awsini.ConfigPath(app.Getenv)
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		f, err := awsini.Load(path)
-		if err != nil {
+		f, _ := readAWSFile(app, awsini.ConfigPath)
+		if f == nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		var out []cobra.Completion

@@ -78,7 +78,7 @@ without a terminal, missing values are an error that names them.
 				return Errorf(ExitConfig, "", "%v", err)
 			}
 			if len(missing) > 0 {
-				if !isTTY(app.Stdin) || !isTTY(app.Stderr) {
+				if !app.canAsk() {
 					return Errorf(ExitConfig, "pass them with --config '{\"KEY\": \"VALUE\", ...}'", "missing values for profile %q: %s", name, strings.Join(missing, ", "))
 				}
 				if err := prompt(app, merged, missing); err != nil {
@@ -91,11 +91,8 @@ without a terminal, missing values are an error that names them.
 				}
 			}
 			p.Name = name
-			if err := cfg.Set(p); err != nil {
-				return configError(err)
-			}
-			if err := cfg.Save(); err != nil {
-				return configError(err)
+			if err := saveProfile(cfg, p); err != nil {
+				return err
 			}
 			for _, w := range p.Warnings() {
 				app.say("tipctl: warning: %s", w)
@@ -194,17 +191,25 @@ func newConfigureSandboxCmd(app *App) *cobra.Command {
 			if err != nil {
 				return configError(err)
 			}
-			if err := cfg.Set(p); err != nil {
-				return configError(err)
-			}
-			if err := cfg.Save(); err != nil {
-				return configError(err)
+			if err := saveProfile(cfg, p); err != nil {
+				return err
 			}
 			return showProfile(app, p, cfg.Path(), "saved")
 		},
 	}
 	cmd.Flags().StringVar(&endpoint, "endpoint", "", "sandbox URL (default http://"+DefaultSandboxListen+")")
 	return cmd
+}
+
+// saveProfile adds or replaces p in cfg and writes the configuration file.
+func saveProfile(cfg *config.Config, p *config.Profile) error {
+	if err := cfg.Set(p); err != nil {
+		return configError(err)
+	}
+	if err := cfg.Save(); err != nil {
+		return configError(err)
+	}
+	return nil
 }
 
 // sandboxProfile builds a profile from a sandbox's /_sandbox/info.
@@ -305,13 +310,9 @@ func newConfigureShowCmd(app *App) *cobra.Command {
 		Short: "Show the selected profile (no secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load()
+			cfg, p, err := app.loadConfigProfile()
 			if err != nil {
-				return configError(err)
-			}
-			p, err := cfg.Get(app.profileName())
-			if err != nil {
-				return configError(err)
+				return err
 			}
 			return showProfile(app, p, cfg.Path(), "")
 		},

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -33,25 +35,26 @@ func (a *App) profileName() string {
 
 // loadProfile loads and validates the selected profile.
 func (a *App) loadProfile() (*config.Profile, error) {
+	_, p, err := a.loadConfigProfile()
+	return p, err
+}
+
+// loadConfigProfile is loadProfile that also returns the configuration
+// the profile comes from.
+func (a *App) loadConfigProfile() (*config.Config, *config.Profile, error) {
 	cfg, err := config.Load()
 	if err != nil {
-		return nil, configError(err)
+		return nil, nil, configError(err)
 	}
 	p, err := cfg.Get(a.profileName())
 	if err != nil {
-		return nil, configError(err)
+		return nil, nil, configError(err)
 	}
-	return p, nil
+	return cfg, p, nil
 }
 
+// configError is a configuration failure: exit code 3, the error's message.
 func configError(err error) error {
-	var pe *config.ProfileError
-	var fe *config.FileError
-	var ve *config.ValidationError
-	switch {
-	case errors.As(err, &pe), errors.As(err, &fe), errors.As(err, &ve):
-		return &Error{Code: ExitConfig, Msg: err.Error(), Err: err}
-	}
 	return &Error{Code: ExitConfig, Msg: err.Error(), Err: err}
 }
 
@@ -102,6 +105,66 @@ func (a *App) manager(p *config.Profile) (*session.Manager, error) {
 		IdP:  &idpClient{cfg: idpConfig(p, hc, a.Getenv)},
 		Warn: func(format string, args ...any) { a.say(format, args...) },
 	}, nil
+}
+
+// session loads the selected profile and builds its session manager: the
+// start of every command that acts as the person logged in.
+func (a *App) session() (*config.Profile, *session.Manager, error) {
+	p, err := a.loadProfile()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := a.manager(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, m, nil
+}
+
+// wipeSession is session for the commands that delete stored secrets: a
+// profile that cannot be loaded still names the secrets to delete.
+func (a *App) wipeSession() (*config.Profile, *session.Manager, error) {
+	p, err := a.loadProfile()
+	if err != nil {
+		p = &config.Profile{Name: a.profileName()}
+	}
+	m, err := a.manager(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, m, nil
+}
+
+// notNested refuses to start a command with a profile's credentials
+// inside another one (`tipctl exec`, `tipctl serve --exec`).
+func (a *App) notNested() error {
+	if v := a.env(EnvExecProfile); v != "" {
+		return Errorf(ExitUsage, "exit that shell first", "already inside `tipctl exec` for profile %s", v)
+	}
+	return nil
+}
+
+// printProcess writes credentials as credential_process JSON: one line on
+// stdout and nothing else.
+func (a *App) printProcess(c session.ProcessJSON) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	_, err = a.Stdout.Write(append(b, '\n'))
+	return err
+}
+
+// canAsk reports whether there is a terminal to ask questions on.
+func (a *App) canAsk() bool { return isTTY(a.Stdin) && isTTY(a.Stderr) }
+
+// progress is where long operations draw their progress: stderr when it is
+// a terminal, else nowhere (nil).
+func (a *App) progress() io.Writer {
+	if isTTY(a.Stderr) {
+		return a.Stderr
+	}
+	return nil
 }
 
 // isTTY reports whether f is a terminal.

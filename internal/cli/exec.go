@@ -122,14 +122,10 @@ profile's enhanced_session_seconds). For long-running programs use
 			if err := sa.check(cmd); err != nil {
 				return err
 			}
-			if v := app.env(EnvExecProfile); v != "" {
-				return Errorf(ExitUsage, "exit that shell first", "already inside `tipctl exec` for profile %s", v)
-			}
-			p, err := app.loadProfile()
-			if err != nil {
+			if err := app.notNested(); err != nil {
 				return err
 			}
-			m, err := app.manager(p)
+			p, m, err := app.session()
 			if err != nil {
 				return err
 			}
@@ -220,12 +216,8 @@ func childEnv(app *App, p *config.Profile, region string) []string {
 // loopsToTipctl says why the AWS profile name gets its credentials from
 // tipctl (its credential_process, or its source_profile's), or "".
 func loopsToTipctl(app *App, name string) string {
-	path, err := awsini.ConfigPath(app.Getenv)
-	if err != nil {
-		return ""
-	}
-	f, err := awsini.Load(path)
-	if err != nil {
+	f, _ := readAWSFile(app, awsini.ConfigPath)
+	if f == nil {
 		return ""
 	}
 	seen := map[string]bool{}

@@ -252,6 +252,25 @@ func (e *qsEnv) viewer(ctx context.Context, as string, identityCenter bool, name
 	return &qsViewer{who: who, account: quicksight.AccountOf(e.p.EnhancedRoleARN), flags: "--identity-center", creds: creds}, nil
 }
 
+// qsPerson is qsSetup and viewer for the commands that act as one person
+// (snapshot, snapshot-status), with the person's account known.
+func qsPerson(ctx context.Context, app *App, as string, identityCenter bool, namespace, role string) (*qsEnv, *qsViewer, error) {
+	e, err := qsSetup(ctx, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := e.viewer(ctx, as, identityCenter, namespace, role)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v.account == "" {
+		if v.account, err = e.account(ctx, ""); err != nil {
+			return nil, nil, err
+		}
+	}
+	return e, v, nil
+}
+
 // qsFailure maps library errors to exit codes: bad input 2, refusals and
 // failed jobs 5; session, network and store errors as everywhere else.
 func qsFailure(err error, profile string) error {
@@ -323,12 +342,7 @@ secret store until 15 minutes before they expire (--force-new mints new ones).`,
 			if err != nil {
 				return qsFailure(err, e.p.Name)
 			}
-			b, err := json.Marshal(c.Process())
-			if err != nil {
-				return err
-			}
-			_, err = app.Stdout.Write(append(b, '\n'))
-			return err
+			return app.printProcess(c.Process())
 		},
 	}
 	f := cmd.Flags()
@@ -548,29 +562,15 @@ printed on stdout (JSON with --output json).`,
 				ctx, cancel = context.WithTimeout(ctx, o.timeout)
 				defer cancel()
 			}
-			e, err := qsSetup(ctx, app)
+			e, v, err := qsPerson(ctx, app, o.as, o.identityCenter, o.namespace, o.role)
 			if err != nil {
 				return err
 			}
-			v, err := e.viewer(ctx, o.as, o.identityCenter, o.namespace, o.role)
-			if err != nil {
-				return err
-			}
-			if v.account == "" {
-				if v.account, err = e.account(ctx, ""); err != nil {
-					return err
-				}
-			}
-			var progress io.Writer
-			if isTTY(app.Stderr) {
-				progress = app.Stderr
-			}
-			dashboard := o.dashboard
 			res, err := quicksight.Snapshot(ctx, quicksight.SnapshotRequest{
-				AWS: e.base, Session: v.creds, Admin: e.admin, AccountID: v.account, Dashboard: dashboard,
+				AWS: e.base, Session: v.creds, Admin: e.admin, AccountID: v.account, Dashboard: o.dashboard,
 				Selection: quicksight.Selection{Sheets: o.sheets, Visuals: o.visuals, Formats: formats},
 				Params:    o.params, Input: in, JobID: o.jobID, Bucket: o.bucket, Prefix: o.prefix, OutDir: o.out,
-				NoWait: o.noWait, Progress: progress, Notes: app.Stderr,
+				NoWait: o.noWait, Progress: app.progress(), Notes: app.Stderr,
 			})
 			if res != nil && (err == nil || len(res.Jobs) > 0) {
 				if perr := qsPrintSnapshot(app, res, v, o.noWait); perr != nil {
@@ -636,25 +636,12 @@ saves the files of a completed job (default ./tipctl-snapshots/<dashboard>/<job 
 				return Errorf(ExitUsage, "pass --dashboard ID or NAME", "snapshot-status needs the job's dashboard")
 			}
 			ctx := cmd.Context()
-			e, err := qsSetup(ctx, app)
+			e, v, err := qsPerson(ctx, app, as, identityCenter, namespace, role)
 			if err != nil {
 				return err
-			}
-			v, err := e.viewer(ctx, as, identityCenter, namespace, role)
-			if err != nil {
-				return err
-			}
-			if v.account == "" {
-				if v.account, err = e.account(ctx, ""); err != nil {
-					return err
-				}
-			}
-			var progress io.Writer
-			if isTTY(app.Stderr) {
-				progress = app.Stderr
 			}
 			st, err := quicksight.Status(ctx, quicksight.StatusRequest{AWS: e.base, Session: v.creds, Admin: e.admin,
-				AccountID: v.account, Dashboard: dashboard, JobID: args[0], Download: download, OutDir: out, Progress: progress})
+				AccountID: v.account, Dashboard: dashboard, JobID: args[0], Download: download, OutDir: out, Progress: app.progress()})
 			if st == nil {
 				return qsFailure(err, e.p.Name)
 			}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/s3ag"
 )
 
@@ -65,11 +63,7 @@ The account is the identity-enhanced session's unless --account-id is given.`,
 			if _, err := s3ag.ParseS3URI(req.Target); err != nil {
 				return s3agCommandFailure(err, "")
 			}
-			p, err := app.loadProfile()
-			if err != nil {
-				return err
-			}
-			m, err := app.manager(p)
+			p, m, err := app.session()
 			if err != nil {
 				return err
 			}
@@ -77,12 +71,7 @@ The account is the identity-enhanced session's unless --account-id is given.`,
 			if err != nil {
 				return s3agCommandFailure(err, p.Name)
 			}
-			b, err := json.Marshal(c.Process())
-			if err != nil {
-				return err
-			}
-			_, err = app.Stdout.Write(append(b, '\n'))
-			return err
+			return app.printProcess(c.Process())
 		},
 	}
 	f := cmd.Flags()
@@ -122,11 +111,7 @@ func newS3agListCmd(app *App) *cobra.Command {
 		Short: "List the cached S3 Access Grants credentials (no secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := app.loadProfile()
-			if err != nil {
-				return err
-			}
-			m, err := app.manager(p)
+			p, m, err := app.session()
 			if err != nil {
 				return err
 			}
@@ -176,12 +161,8 @@ func newS3agClearCmd(app *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := app.profileName()
-			p, err := app.loadProfile()
-			if err != nil {
-				// Like logout: a broken profile's cache can still be wiped.
-				p = &config.Profile{Name: name}
-			}
-			m, err := app.manager(p)
+			// Like logout: a broken profile's cache can still be wiped.
+			_, m, err := app.wipeSession()
 			if err != nil {
 				return err
 			}

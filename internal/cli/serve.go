@@ -49,19 +49,15 @@ default) and stops cleanly on Ctrl-C or SIGTERM.`,
 				args = shellCommand(execLine)
 			}
 			if len(args) > 0 {
-				if v := app.env(EnvExecProfile); v != "" {
-					return Errorf(ExitUsage, "exit that shell first", "already inside `tipctl exec` for profile %s", v)
+				if err := app.notNested(); err != nil {
+					return err
 				}
 			}
 			addr, err := credserver.LoopbackAddr(listen)
 			if err != nil {
 				return Errorf(ExitUsage, "use --listen 127.0.0.1:PORT (or 127.0.0.1:0 for any free port)", "%v", err)
 			}
-			p, err := app.loadProfile()
-			if err != nil {
-				return err
-			}
-			m, err := app.manager(p)
+			p, m, err := app.session()
 			if err != nil {
 				return err
 			}
@@ -162,19 +158,15 @@ func warnOwnCredentials(app *App, awsProfile string) {
 	name := orDefault(awsProfile, "default")
 	var found map[string]string
 	var where string
-	if path, err := awsini.CredentialsPath(app.Getenv); err == nil {
-		if f, err := awsini.Load(path); err == nil {
-			found, _ = f.Section(name)
-			where = path
-		}
+	if f, path := readAWSFile(app, awsini.CredentialsPath); f != nil {
+		found, _ = f.Section(name)
+		where = path
 	}
 	if found["aws_access_key_id"] == "" {
 		found = nil
-		if path, err := awsini.ConfigPath(app.Getenv); err == nil {
-			if f, err := awsini.Load(path); err == nil {
-				found, _ = f.Profile(name)
-				where = path
-			}
+		if f, path := readAWSFile(app, awsini.ConfigPath); f != nil {
+			found, _ = f.Profile(name)
+			where = path
 		}
 	}
 	for _, k := range []string{"aws_access_key_id", "credential_process", "role_arn", "sso_session", "sso_start_url", "web_identity_token_file"} {
