@@ -1,15 +1,14 @@
 package awsini
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
+
+	"github.com/tipctl/tipctl/tip/config"
 )
 
 // ConfigPath returns the AWS config file: $AWS_CONFIG_FILE (a leading ~
@@ -61,55 +60,6 @@ func Load(path string) (*File, error) {
 // directory, fsync, rename). An existing file keeps its mode, and a
 // symbolic link keeps pointing where it did: its target is replaced. A new
 // file gets mode 0600 and its directory 0700.
-func WriteFile(path string, data []byte) (err error) {
-	if t, lerr := filepath.EvalSymlinks(path); lerr == nil {
-		path = t
-	}
-	mode := fs.FileMode(0o600)
-	if st, serr := os.Stat(path); serr == nil {
-		mode = st.Mode().Perm()
-	} else if !errors.Is(serr, fs.ErrNotExist) {
-		return serr
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, "."+filepath.Base(path)+".tmp-"+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Chmod(mode); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: fsync: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if runtime.GOOS != "windows" {
-		if d, derr := os.Open(dir); derr == nil {
-			_ = d.Sync()
-			d.Close()
-		}
-	}
-	return nil
+func WriteFile(path string, data []byte) error {
+	return config.WriteFileAtomic(path, data, 0o600, config.UserFile())
 }

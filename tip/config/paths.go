@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -88,15 +89,35 @@ func EnsureDir(dir string) error {
 // either the old content or the new, never a mix: it writes a temporary file
 // in the same directory (created with perm, normally 0600), fsyncs it, renames
 // it over path and fsyncs the directory. The directory must exist. Temporary
-// files are named ".tmp-*" and are removed on failure.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+// files are named ".tmp-*" and are removed on failure. UserFile adjusts it
+// for files tipctl does not own.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode, opts ...AtomicOption) (err error) {
+	var o atomicOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	prefix, openPerm := ".tmp-", perm
+	if o.userFile {
+		if t, lerr := filepath.EvalSymlinks(path); lerr == nil {
+			path = t
+		}
+		if st, serr := os.Stat(path); serr == nil {
+			perm = st.Mode().Perm()
+		} else if !errors.Is(serr, fs.ErrNotExist) {
+			return serr
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		prefix, openPerm = "."+filepath.Base(path)+".tmp-", 0o600
+	}
 	dir := filepath.Dir(path)
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ".tmp-"+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	tmp := filepath.Join(dir, prefix+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, openPerm)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -109,6 +130,11 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if o.userFile {
+		if err = f.Chmod(perm); err != nil && runtime.GOOS != "windows" {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("write %s: fsync: %w", path, err)
 	}
@@ -118,7 +144,29 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if o.userFile {
+		_ = SyncDir(dir) // best effort: the new content is in place
+		return nil
+	}
 	return SyncDir(dir)
+}
+
+// An AtomicOption adjusts WriteFileAtomic.
+type AtomicOption func(*atomicOptions)
+
+type atomicOptions struct {
+	userFile bool
+}
+
+// UserFile has WriteFileAtomic replace a file that the user owns and may
+// have arranged, such as ~/.aws/config, in place: a symbolic link at path
+// keeps pointing where it did and its target is replaced; an existing file
+// keeps its mode (perm is for a new file), set explicitly so the umask
+// cannot narrow it; missing directories are created with mode 0700; the
+// temporary file is named after the file (".config.tmp-*"); and the
+// directory fsync after the rename is best effort.
+func UserFile() AtomicOption {
+	return func(o *atomicOptions) { o.userFile = true }
 }
 
 // SyncDir fsyncs a directory so that a rename or removal in it survives a
