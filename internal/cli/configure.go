@@ -215,6 +215,24 @@ func saveProfile(cfg *config.Config, p *config.Profile) error {
 // sandboxProfile builds a profile from a sandbox's /_sandbox/info.
 func sandboxProfile(ctx context.Context, hc *http.Client, endpoint, name string) (*config.Profile, error) {
 	endpoint = strings.TrimSuffix(endpoint, "/")
+	info, err := fetchSandboxInfo(ctx, hc, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	p, missing, err := config.BuildProfile(config.ProviderSandbox, info.ProfileValues(endpoint))
+	if err != nil {
+		return nil, Errorf(ExitConfig, "", "the sandbox's info does not make a valid profile: %v", err)
+	}
+	if len(missing) > 0 {
+		return nil, Errorf(ExitConfig, "", "the sandbox's info lacks %s", strings.Join(missing, ", "))
+	}
+	p.Name = name
+	return p, nil
+}
+
+// fetchSandboxInfo reads /_sandbox/info of the sandbox at endpoint (without
+// a trailing slash).
+func fetchSandboxInfo(ctx context.Context, hc *http.Client, endpoint string) (*config.SandboxInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/_sandbox/info", nil)
@@ -226,41 +244,11 @@ func sandboxProfile(ctx context.Context, hc *http.Client, endpoint, name string)
 		return nil, Errorf(ExitNetwork, "start it with `tipctl sandbox` or pass --endpoint", "no sandbox answers at %s", endpoint)
 	}
 	defer resp.Body.Close()
-	var info struct {
-		Endpoint string `json:"endpoint"`
-		Region   string `json:"region"`
-		Admin    struct {
-			AccessKeyID     string `json:"access_key_id"`
-			SecretAccessKey string `json:"secret_access_key"`
-		} `json:"admin"`
-		IdP struct {
-			Issuer   string `json:"issuer"`
-			ClientID string `json:"client_id"`
-		} `json:"idp"`
-		IdentityCenter struct {
-			ApplicationArn string `json:"application_arn"`
-		} `json:"identity_center"`
-		Roles struct {
-			Bridge   string `json:"bridge"`
-			Enhanced string `json:"enhanced"`
-		} `json:"roles"`
-	}
+	var info config.SandboxInfo
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info) != nil || info.IdP.Issuer == "" {
 		return nil, Errorf(ExitNetwork, "check that the URL is a tipctl sandbox", "%s did not answer /_sandbox/info like a tipctl sandbox", endpoint)
 	}
-	p, missing, err := config.BuildProfile(config.ProviderSandbox, map[string]string{
-		"issuer": info.IdP.Issuer, "client_id": info.IdP.ClientID, "application_arn": info.IdentityCenter.ApplicationArn,
-		"bridge_role_arn": info.Roles.Bridge, "enhanced_role_arn": info.Roles.Enhanced, "region": info.Region,
-		"endpoint_url": endpoint, "sandbox_admin_key_id": info.Admin.AccessKeyID, "sandbox_admin_secret_key": info.Admin.SecretAccessKey,
-	})
-	if err != nil {
-		return nil, Errorf(ExitConfig, "", "the sandbox's info does not make a valid profile: %v", err)
-	}
-	if len(missing) > 0 {
-		return nil, Errorf(ExitConfig, "", "the sandbox's info lacks %s", strings.Join(missing, ", "))
-	}
-	p.Name = name
-	return p, nil
+	return &info, nil
 }
 
 func newConfigureListCmd(app *App) *cobra.Command {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -156,23 +155,8 @@ func (e *qsEnv) roleArn(ctx context.Context, flag string) (string, error) {
 
 // qsSandboxRole reads quicksight.snapshot_role from /_sandbox/info.
 func qsSandboxRole(ctx context.Context, hc *http.Client, endpoint string) string {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(endpoint, "/")+"/_sandbox/info", nil)
+	info, err := fetchSandboxInfo(ctx, hc, strings.TrimSuffix(endpoint, "/"))
 	if err != nil {
-		return ""
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	var info struct {
-		QuickSight struct {
-			SnapshotRole string `json:"snapshot_role"`
-		} `json:"quicksight"`
-	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info) != nil {
 		return ""
 	}
 	return info.QuickSight.SnapshotRole

@@ -43,27 +43,11 @@ func sandboxProfile(t testing.TB, endpoint, name string) *config.Profile {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var info struct {
-		Region string `json:"region"`
-		IdP    struct {
-			Issuer   string `json:"issuer"`
-			ClientID string `json:"client_id"`
-		} `json:"idp"`
-		IdentityCenter struct {
-			ApplicationArn string `json:"application_arn"`
-		} `json:"identity_center"`
-		Roles struct {
-			Bridge   string `json:"bridge"`
-			Enhanced string `json:"enhanced"`
-		} `json:"roles"`
-	}
+	var info config.SandboxInfo
 	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
 		t.Fatal(err)
 	}
-	p, missing, err := config.BuildProfile(config.ProviderSandbox, map[string]string{
-		"issuer": info.IdP.Issuer, "client_id": info.IdP.ClientID, "application_arn": info.IdentityCenter.ApplicationArn,
-		"bridge_role_arn": info.Roles.Bridge, "enhanced_role_arn": info.Roles.Enhanced, "region": info.Region, "endpoint_url": endpoint,
-	})
+	p, missing, err := config.BuildProfile(config.ProviderSandbox, info.ProfileValues(endpoint))
 	if err != nil || len(missing) > 0 {
 		t.Fatalf("profile: %v (missing %v)", err, missing)
 	}
