@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/tipctl/tipctl/sandbox"
-	sbidp "github.com/tipctl/tipctl/sandbox/idp"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 var tipctl string // path of the built binary
@@ -47,17 +47,10 @@ func TestMain(m *testing.M) {
 func actAsBrowser(authURL string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	loc, err := sbidp.FollowLogin(ctx, http.DefaultClient, authURL, os.Getenv("TIPCTL_TEST_USER"), os.Getenv("TIPCTL_TEST_PASSWORD"))
-	if err != nil {
+	if err := ststest.SignIn(ctx, authURL, os.Getenv("TIPCTL_TEST_USER"), os.Getenv("TIPCTL_TEST_PASSWORD")); err != nil {
 		fmt.Fprintln(os.Stderr, "browser:", err)
 		return 1
 	}
-	resp, err := http.Get(loc.String())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "browser:", err)
-		return 1
-	}
-	resp.Body.Close()
 	return 0
 }
 
@@ -115,16 +108,6 @@ func (e *env) login(sb *sandbox.Sandbox, email, password string) {
 	}
 }
 
-func startSandbox(t *testing.T) *sandbox.Sandbox {
-	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
-}
-
 type processCreds struct {
 	Version                                    int
 	AccessKeyId, SecretAccessKey, SessionToken string
@@ -134,7 +117,7 @@ type processCreds struct {
 // TestFiftyProcessesOneExchange: 50 credential_process calls at once with
 // nothing cached cause exactly one exchange, and all get valid credentials.
 func TestFiftyProcessesOneExchange(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	e := newEnv(t)
 	e.login(sb, "alice@example.com", "alice-sandbox-pw")
 	sb.Env.Stats.Reset()
@@ -187,7 +170,7 @@ func TestAWSCLICredentialProcess(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the AWS CLI (`aws`) is not installed; `pip install awscli` to run this test")
 	}
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	e := newEnv(t)
 	e.login(sb, "carol@example.com", "carol-sandbox-pw")
 	conf := fmt.Sprintf("[profile tip]\nregion = us-east-1\ncredential_process = %s auth get-iam-credentials --profile default\n", tipctl)
@@ -238,7 +221,7 @@ func TestSandboxProcessWithAWSCLI(t *testing.T) {
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&info)
 	resp.Body.Close()
-	token := passwordGrant(t, url, "alice@example.com", "alice-sandbox-pw")
+	token := ststest.PasswordLogin(t, url, "alice@example.com", "alice-sandbox-pw", "openid email profile").IDToken
 
 	aws := func(extra []string, args ...string) map[string]any {
 		t.Helper()
@@ -285,23 +268,6 @@ func TestSandboxProcessWithAWSCLI(t *testing.T) {
 	}
 }
 
-func passwordGrant(t *testing.T, endpoint, email, password string) string {
-	t.Helper()
-	resp, err := http.PostForm(endpoint+"/idp/token", map[string][]string{"grant_type": {"password"}, "client_id": {"tipctl"},
-		"username": {email}, "password": {password}, "scope": {"openid email profile"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		IDToken string `json:"id_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.IDToken == "" {
-		t.Fatalf("password grant failed")
-	}
-	return out.IDToken
-}
-
 // TestChromiumDrivesLogin: headless Chromium types into the sandbox login
 // page for `tipctl auth login`, submits, and is redirected to the loopback.
 func TestChromiumDrivesLogin(t *testing.T) {
@@ -316,7 +282,7 @@ func TestChromiumDrivesLogin(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(wrapper), "node_modules")); err != nil {
 		t.Skip("the browser fixture is not installed: run `npm ci --prefix test/fixtures/browser`")
 	}
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	e := newEnv(t)
 	if _, stderr, code := e.run(nil, "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
 		t.Fatal(stderr)

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 func setFault(t *testing.T, endpoint, service, delay string) {
@@ -28,7 +30,7 @@ func setFault(t *testing.T, endpoint, service, delay string) {
 // it holds the refresh lock (mid-exchange) leaves neither a stuck lock nor a
 // broken store; the next caller proceeds at once.
 func TestKilledRefresherDoesNotBlockOthers(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	e := newEnv(t)
 	e.login(sb, "alice@example.com", "alice-sandbox-pw")
 	setFault(t, sb.URL(), "sso-oauth", "20s") // the exchange hangs in step 2
@@ -112,7 +114,7 @@ func flakyProxy(t *testing.T, target string) (string, *atomic.Int32) {
 // TestDroppedConnectionsAreRetried: AWS calls cut off mid-flight are
 // retried with backoff and the command still succeeds.
 func TestDroppedConnectionsAreRetried(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	e := newEnv(t)
 	proxy, drop := flakyProxy(t, strings.TrimPrefix(sb.URL(), "http://"))
 	// The profile sends AWS calls through the proxy (the IdP stays direct).
@@ -140,7 +142,7 @@ func TestDroppedConnectionsAreRetried(t *testing.T) {
 // TestUnreachableEndpointIsReportedCleanly: with the sandbox gone, the
 // command fails with one line, the network exit code and no stack trace.
 func TestUnreachableEndpointIsReportedCleanly(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	e := newEnv(t)
 	e.login(sb, "alice@example.com", "alice-sandbox-pw")
 	sb.Close()
@@ -161,7 +163,7 @@ func TestUnreachableEndpointIsReportedCleanly(t *testing.T) {
 // TestSlowIdPTimesOut: a slow IdP makes the refresh time out with a clear
 // message instead of hanging.
 func TestSlowIdPTimesOut(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	e := newEnv(t)
 	e.login(sb, "alice@example.com", "alice-sandbox-pw")
 	setFault(t, sb.URL(), "idp", "10s")

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 // TestExpiredRefreshTokenAsksToLogInAgain: once the IdP session has expired
@@ -11,7 +13,7 @@ import (
 // to log in again, and nothing on stdout; the stored login is kept, so
 // `auth status` still works.
 func TestExpiredRefreshTokenAsksToLogInAgain(t *testing.T) {
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	home(t)
 	if _, stderr, code := run(t, "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
 		t.Fatal(stderr)

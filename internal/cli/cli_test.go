@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/tipctl/tipctl/sandbox"
-	sbidp "github.com/tipctl/tipctl/sandbox/idp"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 // run executes tipctl in-process and returns stdout, stderr and the exit code.
@@ -46,28 +44,8 @@ func home(t *testing.T) string {
 func loginAs(t *testing.T, email, password string) {
 	t.Helper()
 	prev := openBrowser
-	openBrowser = func(u string) error {
-		loc, err := sbidp.FollowLogin(context.Background(), http.DefaultClient, u, email, password)
-		if err != nil {
-			return err
-		}
-		resp, err := http.Get(loc.String())
-		if err != nil {
-			return err
-		}
-		return resp.Body.Close()
-	}
+	openBrowser = func(u string) error { return ststest.SignIn(context.Background(), u, email, password) }
 	t.Cleanup(func() { openBrowser = prev })
-}
-
-func testSandbox(t *testing.T) *sandbox.Sandbox {
-	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
 }
 
 type processCreds struct {
@@ -77,7 +55,7 @@ type processCreds struct {
 }
 
 func TestLoginAndCredentialProcess(t *testing.T) {
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	home(t)
 	if _, stderr, code := run(t, "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
 		t.Fatalf("configure sandbox: %d %s", code, stderr)
@@ -158,7 +136,7 @@ func TestLoginAndCredentialProcess(t *testing.T) {
 }
 
 func TestBadInputGetsOneLineAndExitCode(t *testing.T) {
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	dir := home(t)
 
 	_, stderr, code := run(t, "auth", "get-iam-credentials", "--profile", "nope")

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 func TestCompletionScripts(t *testing.T) {
@@ -51,7 +53,7 @@ func complete(t *testing.T, args ...string) []string {
 }
 
 func TestCompletionOfProfiles(t *testing.T) {
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	dir := home(t)
 	for _, p := range []string{"alpha", "beta", "default"} {
 		if _, stderr, code := run(t, "configure", "sandbox", "--endpoint", sb.URL(), "--profile", p); code != 0 {

@@ -5,14 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/sandbox/world"
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/diag"
@@ -48,29 +47,12 @@ func dtSandbox(t *testing.T, edit func(string) string) *sandbox.Sandbox {
 	if edit != nil {
 		y = edit(y)
 	}
-	sb, err := sandbox.Start(sandbox.Options{WorldYAML: []byte(y)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
+	return ststest.Sandbox(t, []byte(y))
 }
 
 func dtLogin(t *testing.T, sb *sandbox.Sandbox, user string) string {
 	t.Helper()
-	resp, err := http.PostForm(sb.URL()+"/idp/token", url.Values{"grant_type": {"password"}, "username": {user + "@example.com"},
-		"password": {user + "-sandbox-pw"}, "client_id": {"tipctl"}, "scope": {"openid email profile groups"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		IDToken string `json:"id_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.IDToken == "" {
-		t.Fatalf("login %s: HTTP %d %v", user, resp.StatusCode, err)
-	}
-	return out.IDToken
+	return ststest.PasswordLogin(t, sb.URL(), user+"@example.com", user+"-sandbox-pw", "openid email profile groups").IDToken
 }
 
 // dtARNs are the diag flags naming sb's application and roles.

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 // binDir holds the tipctl binary built for process-level tests.
@@ -95,7 +96,7 @@ func tipctlProc(t *testing.T, stdin string, args ...string) (string, string, int
 // alice in, and isolates the AWS config files. No credentials are minted.
 func loggedIn(t *testing.T) *sandbox.Sandbox {
 	t.Helper()
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	dir := home(t)
 	for _, k := range credentialVars {
 		t.Setenv(k, "")

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/quicksight"
 	"github.com/tipctl/tipctl/tip/quicksight/quicksighttest"
@@ -28,7 +29,7 @@ import (
 // qsSandbox starts a sandbox and writes the default profile for it.
 func qsSandbox(t *testing.T) *sandbox.Sandbox {
 	t.Helper()
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	home(t)
 	if _, stderr, code := run(t, "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
 		t.Fatalf("configure sandbox: %d %s", code, stderr)
@@ -261,11 +262,7 @@ func TestQuickSightRoleWithoutSetContext(t *testing.T) {
 		t.Fatal("the default world's tip-no-setcontext trust policy changed")
 	}
 	y = strings.Replace(y, old, "              AWS: [arn:aws:iam::123456789012:role/tip-bridge, arn:aws:iam::123456789012:user/admin]\n            Action: sts:AssumeRole\n", 1)
-	sb, err := sandbox.Start(sandbox.Options{WorldYAML: []byte(y)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
+	sb := ststest.Sandbox(t, []byte(y))
 	home(t)
 	if _, stderr, code := run(t, "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
 		t.Fatal(stderr)

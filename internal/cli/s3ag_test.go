@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -98,7 +99,7 @@ func isDenied(err error) bool {
 }
 
 func TestS3agEndToEnd(t *testing.T) {
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	home(t)
 	s3agLogin(t, sb.URL(), "default", "alice@example.com", "alice-sandbox-pw")
 	calls := func() int64 { return sb.Env.Stats.Get("s3:GetDataAccess") }
@@ -245,7 +246,7 @@ func TestS3agEndToEnd(t *testing.T) {
 }
 
 func TestS3agBadInput(t *testing.T) {
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	home(t)
 	// Malformed URIs fail before anything else, even without a profile.
 	for _, uri := range []string{"analytics-data/emea/", "s3://Bad_Bucket/x", "s3://analytics-data/e*a/", "s3://", "s3://analytics-data/\x01"} {
@@ -316,7 +317,7 @@ func TestS3agBadInput(t *testing.T) {
 // session) while tipctl still has it cached: GetDataAccess answers
 // InvalidAccessKeyId, tipctl mints a new session and retries once.
 func TestS3agRevokedSessionRetried(t *testing.T) {
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	home(t)
 	s3agLogin(t, sb.URL(), "default", "alice@example.com", "alice-sandbox-pw")
 	if _, stderr, code := run(t, "auth", "get-iam-credentials"); code != 0 {
@@ -406,7 +407,7 @@ func TestS3agWithAWSCLI(t *testing.T) {
 		t.Skip("the AWS CLI (aws) is not installed; skipping the credential_process test with the real AWS CLI")
 	}
 	bin := buildTipctl(t)
-	sb := testSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	dir := home(t)
 	s3agLogin(t, sb.URL(), "default", "alice@example.com", "alice-sandbox-pw")
 

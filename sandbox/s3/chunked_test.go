@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 // recorder is a TLS front for the sandbox that remembers how each PUT body
@@ -55,7 +56,7 @@ func tlsFront(t testing.TB, sb *sandbox.Sandbox) (*httptest.Server, *recorder) {
 }
 
 func TestSDKAWSChunkedTrailerOverTLS(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	ts, rc := tlsFront(t, sb)
 	c := client(ts.URL, admin, func(o *awss3.Options) { o.HTTPClient = ts.Client() })
 	data := make([]byte, 300<<10)
@@ -233,7 +234,7 @@ func crc32b64(b []byte) string {
 }
 
 func TestSignedAWSChunkedUploads(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	data := make([]byte, 200000)
 	_, _ = rand.Read(data)
@@ -283,7 +284,7 @@ func TestSignedAWSChunkedUploads(t *testing.T) {
 }
 
 func TestPayloadHashMismatch(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	req, _ := http.NewRequest(http.MethodPut, sb.URL()+"/quicksight-snapshots/x.txt", strings.NewReader("the real body"))
 	sum := sha256.Sum256([]byte("another body"))
 	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))

@@ -11,24 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
-)
 
-// cleanEnv is the process environment without AWS settings or proxies,
-// plus the sandbox admin's credentials.
-func cleanEnv(t *testing.T) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AWS_") || strings.HasSuffix(strings.ToUpper(k), "_PROXY") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	dir := t.TempDir()
-	return append(env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true", "PYTHONWARNINGS=ignore")
-}
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
+)
 
 func run(t *testing.T, env []string, name string, args ...string) string {
 	t.Helper()
@@ -49,8 +34,8 @@ func TestAWSCLI(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the AWS CLI (aws) is not installed")
 	}
-	sb := start(t)
-	env := cleanEnv(t)
+	sb := ststest.Sandbox(t, nil)
+	env := ststest.CLIEnv(t, "test", "test", "")
 	ls := run(t, env, "aws", "s3", "ls", "s3://analytics-data/emea/", "--endpoint-url", sb.URL())
 	if !strings.Contains(ls, "customers.csv") || !strings.Contains(ls, "sales-2025-q4.csv") || strings.Contains(ls, "apac") {
 		t.Errorf("aws s3 ls emea/:\n%s", ls)
@@ -144,13 +129,13 @@ func TestBoto3(t *testing.T) {
 	if exec.Command("python3", "-c", "import boto3").Run() != nil {
 		t.Skip("python3 with boto3 is not installed")
 	}
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	ts, rc := tlsFront(t, sb)
 	script := filepath.Join(t.TempDir(), "check.py")
 	if err := os.WriteFile(script, []byte(boto3Script), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out := run(t, cleanEnv(t), "python3", script, sb.URL(), ts.URL); strings.TrimSpace(out) != "OK" {
+	if out := run(t, ststest.CLIEnv(t, "test", "test", ""), "python3", script, sb.URL(), ts.URL); strings.TrimSpace(out) != "OK" {
 		t.Fatalf("boto3 script: %s", out)
 	}
 	chunked := false
@@ -163,7 +148,7 @@ func TestBoto3(t *testing.T) {
 }
 
 func BenchmarkGetObject(b *testing.B) {
-	sb := start(b)
+	sb := ststest.Sandbox(b, nil)
 	c := client(sb.URL(), admin)
 	in := &awss3.GetObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("emea/sales-2025-q4.csv")}
 	b.ResetTimer()
@@ -175,7 +160,7 @@ func BenchmarkGetObject(b *testing.B) {
 }
 
 func BenchmarkPutObject(b *testing.B) {
-	sb := start(b)
+	sb := ststest.Sandbox(b, nil)
 	c := client(sb.URL(), admin)
 	body := bytes.Repeat([]byte("r,1,2\n"), 1000)
 	b.ResetTimer()

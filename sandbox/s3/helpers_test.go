@@ -2,33 +2,18 @@ package s3_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-
-	"github.com/tipctl/tipctl/sandbox"
 )
 
 var ctx = context.Background()
 
 var admin = credentials.NewStaticCredentialsProvider("test", "test", "")
-
-func start(t testing.TB) *sandbox.Sandbox {
-	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
-}
 
 func client(endpoint string, creds aws.CredentialsProvider, opts ...func(*awss3.Options)) *awss3.Client {
 	// The checksum defaults are those config.LoadDefaultConfig gives.
@@ -38,21 +23,6 @@ func client(endpoint string, creds aws.CredentialsProvider, opts ...func(*awss3.
 		f(&o)
 	}
 	return awss3.New(o)
-}
-
-func wantErr(t testing.TB, err error, code string, status int) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want %s (%d), got success", code, status)
-	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != code {
-		t.Fatalf("want error code %s, got %v", code, err)
-	}
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) || re.HTTPStatusCode() != status {
-		t.Fatalf("want HTTP %d for %s, got %v", status, code, err)
-	}
 }
 
 func put(t testing.TB, c *awss3.Client, bucket, key, body string) *awss3.PutObjectOutput {

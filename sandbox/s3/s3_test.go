@@ -21,10 +21,11 @@ import (
 
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/iam/policy"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 func TestObjectLifecycle(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	body := "id,name\n1,Ada\n"
 	out, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("dir/report 1 é.csv"),
@@ -62,7 +63,7 @@ func TestObjectLifecycle(t *testing.T) {
 	if !errors.As(err, &nsk) {
 		t.Fatalf("get after delete: %v", err)
 	}
-	wantErr(t, err, "NoSuchKey", 404)
+	ststest.WantAPIError(t, err, "NoSuchKey", 404)
 	_, err = c.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("dir/report 1 é.csv")})
 	var nf *types.NotFound
 	if !errors.As(err, &nf) {
@@ -80,15 +81,15 @@ func TestObjectLifecycle(t *testing.T) {
 }
 
 func TestBuckets(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	if _, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("scratch")}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("scratch")})
-	wantErr(t, err, "BucketAlreadyOwnedByYou", 409)
+	ststest.WantAPIError(t, err, "BucketAlreadyOwnedByYou", 409)
 	_, err = c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("Bad_Name")})
-	wantErr(t, err, "InvalidBucketName", 400)
+	ststest.WantAPIError(t, err, "InvalidBucketName", 400)
 	lb, err := c.ListBuckets(ctx, &awss3.ListBucketsInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestBuckets(t *testing.T) {
 	}
 	put(t, c, "scratch", "k", "v")
 	_, err = c.DeleteBucket(ctx, &awss3.DeleteBucketInput{Bucket: aws.String("scratch")})
-	wantErr(t, err, "BucketNotEmpty", 409)
+	ststest.WantAPIError(t, err, "BucketNotEmpty", 409)
 	if _, err := c.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String("scratch"), Key: aws.String("k")}); err != nil {
 		t.Fatal(err)
 	}
@@ -118,11 +119,11 @@ func TestBuckets(t *testing.T) {
 		t.Fatalf("head deleted bucket: %v", err)
 	}
 	_, _, err = get(t, c, &awss3.GetObjectInput{Bucket: aws.String("nope-bucket"), Key: aws.String("k")})
-	wantErr(t, err, "NoSuchBucket", 404)
+	ststest.WantAPIError(t, err, "NoSuchBucket", 404)
 	_, err = c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("nope-bucket")})
-	wantErr(t, err, "NoSuchBucket", 404)
+	ststest.WantAPIError(t, err, "NoSuchBucket", 404)
 	_, err = c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("nope-bucket"), Key: aws.String("k"), Body: strings.NewReader("x")})
-	wantErr(t, err, "NoSuchBucket", 404)
+	ststest.WantAPIError(t, err, "NoSuchBucket", 404)
 	loc, err := c.GetBucketLocation(ctx, &awss3.GetBucketLocationInput{Bucket: aws.String("analytics-data")})
 	if err != nil || loc.LocationConstraint != "" {
 		t.Errorf("location: %v %v", loc, err)
@@ -137,7 +138,7 @@ func seed(t *testing.T, c *awss3.Client, bucket string, keys ...string) {
 }
 
 func TestListObjectsV2(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	keys := []string{"a/1.csv", "a/2.csv", "a/b/3.csv", "a/c/4.csv", "a/c/5.csv", "a/d.csv", "b/1.csv", "top.csv"}
 	seed(t, c, "quicksight-snapshots", keys...)
@@ -203,7 +204,7 @@ func TestListObjectsV2(t *testing.T) {
 		t.Errorf("start-after: %v %v", after, err)
 	}
 	_, err = c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("quicksight-snapshots"), ContinuationToken: aws.String("garbage!")})
-	wantErr(t, err, "InvalidArgument", 400)
+	ststest.WantAPIError(t, err, "InvalidArgument", 400)
 
 	// encoding-type=url escapes keys (and the SDK leaves them escaped).
 	put(t, c, "quicksight-snapshots", "sp ace/a+b.csv", "x")
@@ -214,7 +215,7 @@ func TestListObjectsV2(t *testing.T) {
 }
 
 func TestListObjectsV1(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	seed(t, c, "quicksight-snapshots", "x/1", "x/2", "x/3", "y/1")
 	var all []string
@@ -245,7 +246,7 @@ func TestListObjectsV1(t *testing.T) {
 }
 
 func TestRangedGet(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	put(t, c, "quicksight-snapshots", "r.txt", "0123456789")
 	for _, tc := range []struct{ rng, body, cr string }{
@@ -266,7 +267,7 @@ func TestRangedGet(t *testing.T) {
 		}
 	}
 	_, _, err := get(t, c, &awss3.GetObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("r.txt"), Range: aws.String("bytes=10-20")})
-	wantErr(t, err, "InvalidRange", 416)
+	ststest.WantAPIError(t, err, "InvalidRange", 416)
 	// A malformed range is ignored: the whole object.
 	_, body, err := get(t, c, &awss3.GetObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("r.txt"), Range: aws.String("bytes=x-y")})
 	if err != nil || body != "0123456789" {
@@ -275,7 +276,7 @@ func TestRangedGet(t *testing.T) {
 }
 
 func TestMultipartUpload(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	b, k := aws.String("quicksight-snapshots"), aws.String("big/file.bin")
 	cr, err := c.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: b, Key: k, ContentType: aws.String("application/x-test")})
@@ -299,10 +300,10 @@ func TestMultipartUpload(t *testing.T) {
 	// Out of order and wrong ETags are refused.
 	_, err = c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: b, Key: k, UploadId: cr.UploadId,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(2), ETag: &etags[1]}, {PartNumber: aws.Int32(1), ETag: &etags[0]}}}})
-	wantErr(t, err, "InvalidPartOrder", 400)
+	ststest.WantAPIError(t, err, "InvalidPartOrder", 400)
 	_, err = c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: b, Key: k, UploadId: cr.UploadId,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(`"0000"`)}}}})
-	wantErr(t, err, "InvalidPart", 400)
+	ststest.WantAPIError(t, err, "InvalidPart", 400)
 	done, err := c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: b, Key: k, UploadId: cr.UploadId,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: &etags[0]}, {PartNumber: aws.Int32(2), ETag: &etags[1]}}}})
 	if err != nil {
@@ -320,7 +321,7 @@ func TestMultipartUpload(t *testing.T) {
 	}
 	// The upload is gone once completed.
 	_, err = c.UploadPart(ctx, &awss3.UploadPartInput{Bucket: b, Key: k, UploadId: cr.UploadId, PartNumber: aws.Int32(3), Body: strings.NewReader("x")})
-	wantErr(t, err, "NoSuchUpload", 404)
+	ststest.WantAPIError(t, err, "NoSuchUpload", 404)
 
 	// Parts smaller than 5 MiB (but the last) are refused; abort discards.
 	cr2, err := c.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: b, Key: aws.String("small")})
@@ -336,7 +337,7 @@ func TestMultipartUpload(t *testing.T) {
 		small = append(small, types.CompletedPart{PartNumber: aws.Int32(int32(i)), ETag: up.ETag})
 	}
 	_, err = c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: b, Key: aws.String("small"), UploadId: cr2.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: small}})
-	wantErr(t, err, "EntityTooSmall", 400)
+	ststest.WantAPIError(t, err, "EntityTooSmall", 400)
 	ups, err := c.ListMultipartUploads(ctx, &awss3.ListMultipartUploadsInput{Bucket: b})
 	if err != nil || len(ups.Uploads) != 1 || aws.ToString(ups.Uploads[0].Key) != "small" {
 		t.Errorf("ListMultipartUploads: %+v %v", ups, err)
@@ -345,13 +346,13 @@ func TestMultipartUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: b, Key: aws.String("small"), UploadId: cr2.UploadId})
-	wantErr(t, err, "NoSuchUpload", 404)
+	ststest.WantAPIError(t, err, "NoSuchUpload", 404)
 	_, err = c.UploadPart(ctx, &awss3.UploadPartInput{Bucket: b, Key: aws.String("small"), UploadId: aws.String("bogus"), PartNumber: aws.Int32(0), Body: strings.NewReader("x")})
-	wantErr(t, err, "InvalidArgument", 400)
+	ststest.WantAPIError(t, err, "InvalidArgument", 400)
 }
 
 func TestCopyAndDeleteObjects(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	if _, err := c.CopyObject(ctx, &awss3.CopyObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("copy/emea.csv"),
 		CopySource: aws.String("analytics-data/emea/sales-2025-q4.csv")}); err != nil {
@@ -362,7 +363,7 @@ func TestCopyAndDeleteObjects(t *testing.T) {
 		t.Fatalf("copy: %q %v", body, err)
 	}
 	_, err = c.CopyObject(ctx, &awss3.CopyObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("copy/x"), CopySource: aws.String("analytics-data/nope")})
-	wantErr(t, err, "NoSuchKey", 404)
+	ststest.WantAPIError(t, err, "NoSuchKey", 404)
 
 	seed(t, c, "quicksight-snapshots", "del/1", "del/2")
 	res, err := c.DeleteObjects(ctx, &awss3.DeleteObjectsInput{Bucket: aws.String("quicksight-snapshots"), Delete: &types.Delete{
@@ -377,13 +378,13 @@ func TestCopyAndDeleteObjects(t *testing.T) {
 }
 
 func TestSignatureAndAuthentication(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	bad := client(sb.URL(), credentials.NewStaticCredentialsProvider("test", "wrong-secret", ""))
 	_, err := bad.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("analytics-data")})
-	wantErr(t, err, "SignatureDoesNotMatch", 403)
+	ststest.WantAPIError(t, err, "SignatureDoesNotMatch", 403)
 	unknown := client(sb.URL(), credentials.NewStaticCredentialsProvider("AKIAUNKNOWN", "x", ""))
 	_, err = unknown.ListBuckets(ctx, &awss3.ListBucketsInput{})
-	wantErr(t, err, "InvalidAccessKeyId", 403)
+	ststest.WantAPIError(t, err, "InvalidAccessKeyId", 403)
 
 	resp, err := http.Get(sb.URL() + "/analytics-data/emea/customers.csv")
 	if err != nil {
@@ -402,7 +403,7 @@ func TestSignatureAndAuthentication(t *testing.T) {
 }
 
 func TestIdentityPolicyEnforced(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	doc := policy.MustParse(`{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::analytics-data/global/*"},
 		{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::analytics-data","Condition":{"StringLike":{"s3:prefix":"global/*"}}},
@@ -417,23 +418,23 @@ func TestIdentityPolicyEnforced(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("analytics-data"), Prefix: aws.String("emea/")})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	_, _, err = get(t, c, &awss3.GetObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("emea/customers.csv")})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	if !strings.Contains(err.Error(), "s3:GetObject") || !strings.Contains(err.Error(), "arn:aws:s3:::analytics-data/emea/customers.csv") {
 		t.Errorf("the message should name action and resource: %v", err)
 	}
 	put(t, client(sb.URL(), admin), "analytics-data", "global/secret.csv", "x")
 	_, _, err = get(t, c, &awss3.GetObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("global/secret.csv")})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	_, err = c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("global/x"), Body: strings.NewReader("x")})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	_, err = c.ListBuckets(ctx, &awss3.ListBucketsInput{})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 }
 
 func TestChecksums(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	body := strings.Repeat("checksum me ", 1000)
 	for _, alg := range []types.ChecksumAlgorithm{types.ChecksumAlgorithmCrc32, types.ChecksumAlgorithmCrc32c, types.ChecksumAlgorithmCrc64nvme,
@@ -459,14 +460,14 @@ func TestChecksums(t *testing.T) {
 	}
 	_, err = c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("sum/bad"),
 		Body: strings.NewReader(body), ChecksumCRC32: aws.String("AAAAAA==")})
-	wantErr(t, err, "BadDigest", 400)
+	ststest.WantAPIError(t, err, "BadDigest", 400)
 	_, err = c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("sum/md5"),
 		Body: strings.NewReader(body), ContentMD5: aws.String("1B2M2Y8AsgTpgAmY7PhCfg==")})
-	wantErr(t, err, "BadDigest", 400)
+	ststest.WantAPIError(t, err, "BadDigest", 400)
 }
 
 func TestPresignedURLs(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	pc := awss3.NewPresignClient(client(sb.URL(), admin))
 	pp, err := pc.PresignPutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("presigned.txt")}, awss3.WithPresignExpires(10*time.Minute))
 	if err != nil {
@@ -510,7 +511,7 @@ func TestPresignedURLs(t *testing.T) {
 }
 
 func TestObjectStoreForOtherServices(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	store := sb.Env.Objects
 	if store == nil || !store.BucketExists("quicksight-snapshots") || store.BucketExists("nope") {
 		t.Fatal("env.Objects is not the S3 store")
@@ -535,10 +536,10 @@ func TestObjectStoreForOtherServices(t *testing.T) {
 }
 
 func TestUnsupportedOperationsAreModeled(t *testing.T) {
-	sb := start(t)
+	sb := ststest.Sandbox(t, nil)
 	c := client(sb.URL(), admin)
 	_, err := c.GetBucketPolicy(ctx, &awss3.GetBucketPolicyInput{Bucket: aws.String("analytics-data")})
-	wantErr(t, err, "NotImplemented", 501)
+	ststest.WantAPIError(t, err, "NotImplemented", 501)
 	if _, err := c.ListBuckets(ctx, &awss3.ListBucketsInput{}); err != nil {
 		t.Fatal(err)
 	}

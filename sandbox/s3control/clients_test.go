@@ -13,27 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
-)
 
-// cliEnv is the environment without AWS settings or proxies, with p's keys.
-func cliEnv(t *testing.T, akid, secret, token string, extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AWS_") || strings.HasSuffix(strings.ToUpper(k), "_PROXY") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	dir := t.TempDir()
-	env = append(env, "AWS_ACCESS_KEY_ID="+akid, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true", "PYTHONWARNINGS=ignore")
-	if token != "" {
-		env = append(env, "AWS_SESSION_TOKEN="+token)
-	}
-	return append(env, extra...)
-}
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
+)
 
 func runCmd(t *testing.T, env []string, name string, args ...string) (string, string, error) {
 	t.Helper()
@@ -65,7 +47,7 @@ func TestAWSCLI(t *testing.T) {
 	sb := start(t, "")
 	alice := enhanced(t, sb, "alice", []string{"emea-sales", "analysts"}, time.Hour)
 	proxy := []string{"HTTP_PROXY=" + sb.URL(), "NO_PROXY=", "no_proxy="}
-	out := mustRun(t, cliEnv(t, alice.AccessKeyID, alice.SecretAccessKey, alice.SessionToken, proxy...), "aws", "s3control", "get-data-access",
+	out := mustRun(t, ststest.CLIEnv(t, alice.AccessKeyID, alice.SecretAccessKey, alice.SessionToken, proxy...), "aws", "s3control", "get-data-access",
 		"--account-id", account, "--target", "s3://analytics-data/emea/*", "--permission", "READ", "--endpoint-url", sb.URL())
 	var res struct {
 		Credentials struct {
@@ -81,7 +63,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Fatalf("get-data-access: %+v", res)
 	}
 
-	vended := cliEnv(t, res.Credentials.AccessKeyId, res.Credentials.SecretAccessKey, res.Credentials.SessionToken)
+	vended := ststest.CLIEnv(t, res.Credentials.AccessKeyId, res.Credentials.SecretAccessKey, res.Credentials.SessionToken)
 	ls := mustRun(t, vended, "aws", "s3", "ls", "s3://analytics-data/emea/", "--endpoint-url", sb.URL())
 	if !strings.Contains(ls, "customers.csv") || !strings.Contains(ls, "sales-2025-q4.csv") {
 		t.Errorf("aws s3 ls with vended credentials:\n%s", ls)
@@ -95,7 +77,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("listing apac/ with emea credentials should be denied: %v %s", err, errOut)
 	}
 
-	grants := mustRun(t, cliEnv(t, "test", "test", "", proxy...), "aws", "s3control", "list-access-grants", "--account-id", account, "--endpoint-url", sb.URL())
+	grants := mustRun(t, ststest.CLIEnv(t, "test", "test", "", proxy...), "aws", "s3control", "list-access-grants", "--account-id", account, "--endpoint-url", sb.URL())
 	if strings.Count(grants, "AccessGrantArn") != 4 {
 		t.Errorf("list-access-grants:\n%s", grants)
 	}
@@ -146,7 +128,7 @@ func TestBoto3(t *testing.T) {
 	if err := os.WriteFile(script, []byte(boto3Script), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := mustRun(t, cliEnv(t, "", "", ""), "python3", script, sb.URL(), alice.AccessKeyID, alice.SecretAccessKey, alice.SessionToken)
+	out := mustRun(t, ststest.CLIEnv(t, "", "", ""), "python3", script, sb.URL(), alice.AccessKeyID, alice.SecretAccessKey, alice.SessionToken)
 	if strings.TrimSpace(out) != "OK" {
 		t.Fatalf("boto3 script: %s", out)
 	}

@@ -2,7 +2,6 @@ package s3control_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"testing"
@@ -10,27 +9,21 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
-	"github.com/aws/smithy-go"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 
 	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/sandbox/auth"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 const account = "123456789012"
 
 func start(t testing.TB, worldYAML string) *sandbox.Sandbox {
 	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{WorldYAML: []byte(worldYAML)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
+	return ststest.Sandbox(t, []byte(worldYAML))
 }
 
 // fixedEndpoint resolves every S3 Control operation to the sandbox URL,
@@ -128,22 +121,6 @@ func userID(sb *sandbox.Sandbox, name string) string {
 		}
 	}
 	return ""
-}
-
-// wantErr checks that err is the modeled AWS error code with HTTP status.
-func wantErr(t testing.TB, err error, code string, status int) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want %s (%d), got success", code, status)
-	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != code {
-		t.Fatalf("want error code %s, got %v", code, err)
-	}
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) || re.HTTPStatusCode() != status {
-		t.Fatalf("want HTTP %d for %s, got %v", status, code, err)
-	}
 }
 
 type access struct {

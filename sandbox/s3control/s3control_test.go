@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/tipctl/tipctl/sandbox/auth"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -83,16 +84,16 @@ func TestAliceReadsEMEAThroughHerGroupGrant(t *testing.T) {
 	}
 	// The scope is enforced by S3: nothing outside emea/, and no writes.
 	_, err = read(t, a.S3, "analytics-data", "apac/sales-2025-q4.csv")
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	_, err = list(t, a.S3, "analytics-data", "apac/")
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	_, err = list(t, a.S3, "analytics-data", "")
-	wantErr(t, err, "AccessDenied", 403)
-	wantErr(t, put(a.S3, "analytics-data", "emea/new.csv", "x"), "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, put(a.S3, "analytics-data", "emea/new.csv", "x"), "AccessDenied", 403)
 	_, err = a.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("emea/customers.csv")})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	_, err = read(t, a.S3, "quicksight-snapshots", "emea/x")
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 
 	if n := sb.Env.Stats.Get("s3:GetDataAccess"); n != 1 {
 		t.Errorf("s3:GetDataAccess counted %d times", n)
@@ -119,8 +120,8 @@ func TestAliceWritesHerOwnPrefixOnly(t *testing.T) {
 	if body, err := read(t, s3Client(sb, admin), "analytics-data", "users/alice/x.csv"); err != nil || body != "a,b\n1,2\n" {
 		t.Fatalf("admin read %q %v", body, err)
 	}
-	wantErr(t, put(a.S3, "analytics-data", "emea/x.csv", "x"), "AccessDenied", 403)
-	wantErr(t, put(a.S3, "analytics-data", "users/bob/x.csv", "x"), "AccessDenied", 403)
+	ststest.WantAPIError(t, put(a.S3, "analytics-data", "emea/x.csv", "x"), "AccessDenied", 403)
+	ststest.WantAPIError(t, put(a.S3, "analytics-data", "users/bob/x.csv", "x"), "AccessDenied", 403)
 	if _, err := a.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("users/alice/x.csv")}); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestAliceWritesHerOwnPrefixOnly(t *testing.T) {
 	if _, err := read(t, r.S3, "analytics-data", "users/alice/notes.csv"); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, put(r.S3, "analytics-data", "users/alice/y.csv", "x"), "AccessDenied", 403)
+	ststest.WantAPIError(t, put(r.S3, "analytics-data", "users/alice/y.csv", "x"), "AccessDenied", 403)
 }
 
 func TestDeniedWithoutAMatchingGrant(t *testing.T) {
@@ -155,7 +156,7 @@ func TestDeniedWithoutAMatchingGrant(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := getDataAccess(t, sb, c.p, s3control.GetDataAccessInput{Target: aws.String(c.target), Permission: c.perm})
-		wantErr(t, err, "AccessDenied", 403)
+		ststest.WantAPIError(t, err, "AccessDenied", 403)
 		if !strings.Contains(err.Error(), string(c.perm)) || !strings.Contains(err.Error(), c.target) {
 			t.Errorf("%s: the message should name the permission and target: %v", c.name, err)
 		}
@@ -163,7 +164,7 @@ func TestDeniedWithoutAMatchingGrant(t *testing.T) {
 	// An identity-enhanced session of a user in no granted group.
 	dave := enhanced(t, sb, "dave", nil, time.Hour)
 	_, err := getDataAccess(t, sb, dave, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 }
 
 func TestCarolReadsEverything(t *testing.T) {
@@ -185,9 +186,9 @@ func TestCarolReadsEverything(t *testing.T) {
 	if err != nil || len(keys) != 5 {
 		t.Errorf("carol lists the bucket: %v %v", keys, err)
 	}
-	wantErr(t, put(a.S3, "analytics-data", "global/x.csv", "x"), "AccessDenied", 403)
+	ststest.WantAPIError(t, put(a.S3, "analytics-data", "global/x.csv", "x"), "AccessDenied", 403)
 	_, err = read(t, a.S3, "quicksight-snapshots", "x")
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 }
 
 func TestMostSpecificGrantWins(t *testing.T) {
@@ -203,7 +204,7 @@ func TestMostSpecificGrantWins(t *testing.T) {
 	}
 	// The vended scope is the matched grant's: apac is out even though exec-global covers it.
 	_, err = read(t, a.S3, "analytics-data", "apac/sales-2025-q4.csv")
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 }
 
 func TestMinimalPrivilegeNarrowsToTheTarget(t *testing.T) {
@@ -231,9 +232,9 @@ func TestMinimalPrivilegeNarrowsToTheTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = read(t, min.S3, "analytics-data", "emea/customers.csv")
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	_, err = read(t, min.S3, "analytics-data", "emea/sales-2025-q4.csv.bak")
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 
 	// A Minimal prefix target: only that sub-prefix.
 	sub, err := getDataAccess(t, sb, alice, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/emea/sales*"),
@@ -245,7 +246,7 @@ func TestMinimalPrivilegeNarrowsToTheTarget(t *testing.T) {
 		t.Errorf("list emea/sales: %v %v", keys, err)
 	}
 	_, err = list(t, sub.S3, "analytics-data", "emea/")
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 }
 
 func TestDurationAndExpiry(t *testing.T) {
@@ -254,7 +255,7 @@ func TestDurationAndExpiry(t *testing.T) {
 	target := aws.String("s3://analytics-data/emea/*")
 	for _, bad := range []int32{899, 43201, 0, -5} {
 		_, err := getDataAccess(t, sb, alice, s3control.GetDataAccessInput{Target: target, Permission: types.PermissionRead, DurationSeconds: aws.Int32(bad)})
-		wantErr(t, err, "InvalidRequest", 400)
+		ststest.WantAPIError(t, err, "InvalidRequest", 400)
 	}
 	a, err := getDataAccess(t, sb, alice, s3control.GetDataAccessInput{Target: target, Permission: types.PermissionRead, DurationSeconds: aws.Int32(900)})
 	if err != nil {
@@ -268,7 +269,7 @@ func TestDurationAndExpiry(t *testing.T) {
 	}
 	sb.Env.Advance(16 * time.Minute)
 	_, err = read(t, a.S3, "analytics-data", "emea/customers.csv")
-	wantErr(t, err, "ExpiredToken", 400)
+	ststest.WantAPIError(t, err, "ExpiredToken", 400)
 
 	// Vended credentials never outlive the session that asked for them.
 	short := enhanced(t, sb, "alice", []string{"emea-sales"}, 20*time.Minute)
@@ -282,7 +283,7 @@ func TestDurationAndExpiry(t *testing.T) {
 	// An expired caller cannot ask at all.
 	sb.Env.Advance(21 * time.Minute)
 	_, err = getDataAccess(t, sb, short, s3control.GetDataAccessInput{Target: target, Permission: types.PermissionRead})
-	wantErr(t, err, "ExpiredToken", 400)
+	ststest.WantAPIError(t, err, "ExpiredToken", 400)
 }
 
 func TestMalformedRequests(t *testing.T) {
@@ -298,7 +299,7 @@ func TestMalformedRequests(t *testing.T) {
 		{Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead, Privilege: "Maximal"},
 	} {
 		_, err := getDataAccess(t, sb, alice, in)
-		wantErr(t, err, "InvalidRequest", 400)
+		ststest.WantAPIError(t, err, "InvalidRequest", 400)
 	}
 	// The server keeps serving.
 	if _, err := getDataAccess(t, sb, alice, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead}); err != nil {
@@ -307,7 +308,7 @@ func TestMalformedRequests(t *testing.T) {
 	// Another account's instance.
 	_, err := controlClient(sb, staticCreds(alice)).GetDataAccess(ctx, &s3control.GetDataAccessInput{AccountId: aws.String("111122223333"),
 		Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead})
-	wantErr(t, err, "AccessGrantsInstanceNotExistsError", 404)
+	ststest.WantAPIError(t, err, "AccessGrantsInstanceNotExistsError", 404)
 }
 
 func TestCallerNeedsGetDataAccessPermission(t *testing.T) {
@@ -315,15 +316,15 @@ func TestCallerNeedsGetDataAccessPermission(t *testing.T) {
 	// A session of tip-bridge carries alice's context but the role lacks s3:GetDataAccess.
 	p := enhancedAs(t, sb, "tip-bridge", "alice", []string{"emea-sales"}, time.Hour)
 	_, err := getDataAccess(t, sb, p, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	if !strings.Contains(err.Error(), "s3:GetDataAccess") {
 		t.Errorf("message should name the action: %v", err)
 	}
 	// A wrong secret is a signature error, an unknown key an invalid key.
 	_, err = controlClient(sb, credentials.NewStaticCredentialsProvider("test", "nope", "")).ListAccessGrants(ctx, &s3control.ListAccessGrantsInput{AccountId: aws.String(account)})
-	wantErr(t, err, "SignatureDoesNotMatch", 403)
+	ststest.WantAPIError(t, err, "SignatureDoesNotMatch", 403)
 	_, err = controlClient(sb, credentials.NewStaticCredentialsProvider("AKIANOPE", "x", "")).ListAccessGrants(ctx, &s3control.ListAccessGrantsInput{AccountId: aws.String(account)})
-	wantErr(t, err, "InvalidAccessKeyId", 403)
+	ststest.WantAPIError(t, err, "InvalidAccessKeyId", 403)
 	// Unsigned.
 	resp, err := http.Get(sb.URL() + "/v20180820/accessgrantsinstance/dataaccess?target=s3://analytics-data/emea/*&permission=READ")
 	if err != nil {
@@ -367,7 +368,7 @@ func TestIAMPrincipalGrant(t *testing.T) {
 	}
 	// Without a context, directory grants do not apply.
 	_, err = getDataAccess(t, sb, p, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 }
 
 func TestLocationRoleMustTrustAccessGrants(t *testing.T) {
@@ -375,7 +376,7 @@ func TestLocationRoleMustTrustAccessGrants(t *testing.T) {
 	sb := start(t, y)
 	alice := enhanced(t, sb, "alice", []string{"emea-sales"}, time.Hour)
 	_, err := getDataAccess(t, sb, alice, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	if !strings.Contains(err.Error(), "trust policy") || !strings.Contains(err.Error(), "access-grants.s3.amazonaws.com") {
 		t.Errorf("the message should explain the trust problem: %v", err)
 	}
@@ -441,7 +442,7 @@ func TestAdministration(t *testing.T) {
 		t.Fatalf("GetAccessGrant: %+v %v", one, err)
 	}
 	_, err = c.GetAccessGrant(ctx, &s3control.GetAccessGrantInput{AccountId: aws.String(account), AccessGrantId: aws.String("nope")})
-	wantErr(t, err, "AccessGrantNotFound", 404)
+	ststest.WantAPIError(t, err, "AccessGrantNotFound", 404)
 
 	filtered, err := c.ListAccessGrants(ctx, &s3control.ListAccessGrantsInput{AccountId: aws.String(account), GranteeType: types.GranteeTypeDirectoryGroup, Permission: types.PermissionRead})
 	if err != nil || len(filtered.AccessGrantsList) != 3 {
@@ -452,7 +453,7 @@ func TestAdministration(t *testing.T) {
 	alice := enhanced(t, sb, "alice", []string{"emea-sales", "analysts"}, time.Hour)
 	ac := controlClient(sb, staticCreds(alice))
 	_, err = ac.ListAccessGrants(ctx, &s3control.ListAccessGrantsInput{AccountId: aws.String(account)})
-	wantErr(t, err, "AccessDenied", 403)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
 	mine, err := ac.ListCallerAccessGrants(ctx, &s3control.ListCallerAccessGrantsInput{AccountId: aws.String(account)})
 	if err != nil {
 		t.Fatal(err)

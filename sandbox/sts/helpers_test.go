@@ -3,16 +3,13 @@ package sts_test
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/sandbox/auth"
@@ -21,38 +18,6 @@ import (
 )
 
 const appName = "tipctl-sandbox-app"
-
-// apiError returns the smithy API error code and HTTP status of err.
-func apiError(t testing.TB, err error) (string, int) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("expected an error, got success")
-	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("not an API error: %v", err)
-	}
-	status := 0
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		status = re.HTTPStatusCode()
-	}
-	return ae.ErrorCode(), status
-}
-
-func wantError(t testing.TB, err error, code string, status int) string {
-	t.Helper()
-	got, st := apiError(t, err)
-	if got != code {
-		t.Fatalf("error code = %q, want %q (%v)", got, code, err)
-	}
-	if status != 0 && st != status {
-		t.Fatalf("HTTP status = %d, want %d (%v)", st, status, err)
-	}
-	var ae smithy.APIError
-	errors.As(err, &ae)
-	return ae.ErrorMessage()
-}
 
 func stsClient(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *awssts.Client {
 	return awssts.NewFromConfig(ststest.Config(sb, creds))

@@ -169,7 +169,7 @@ func TestWebIdentityErrors(t *testing.T) {
 				in.DurationSeconds = aws.Int32(c.duration)
 			}
 			_, err := stsClient(sb, nil).AssumeRoleWithWebIdentity(ctx, in)
-			msg := wantError(t, err, c.code, c.status)
+			msg := ststest.WantAPIError(t, err, c.code, c.status)
 			if !strings.Contains(msg, c.msg) {
 				t.Errorf("message %q does not mention %q", msg, c.msg)
 			}
@@ -193,16 +193,16 @@ func TestWebIdentityErrors(t *testing.T) {
 	// Oversized RoleArn.
 	_, err = stsClient(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String("arn:aws:iam::123456789012:role/" + strings.Repeat("r", 2048)), RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(good)})
-	wantError(t, err, "ValidationError", 400)
+	ststest.WantAPIError(t, err, "ValidationError", 400)
 	// A malformed RoleArn.
 	_, err = stsClient(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String("this-is-not-an-arn-at-all"), RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(good)})
-	wantError(t, err, "ValidationError", 400)
+	ststest.WantAPIError(t, err, "ValidationError", 400)
 	// Session policies are refused rather than ignored.
 	_, err = stsClient(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String(ststest.Role(sb, "tip-bridge")), RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(good),
 		Policy: aws.String("{not json")})
-	wantError(t, err, "MalformedPolicyDocument", 400)
+	ststest.WantAPIError(t, err, "MalformedPolicyDocument", 400)
 	// The good token still works after all of that (it is not single-use at STS).
 	if _, err := webIdentity(ctx, sb, good, "tip-bridge", "s1"); err != nil {
 		t.Fatalf("valid token refused: %v", err)
@@ -222,7 +222,7 @@ func TestAssumeRoleErrors(t *testing.T) {
 
 	// The role without sts:SetContext in its trust policy.
 	_, err := assumeEnhanced(ctx, sb, bridgeCreds, "tip-no-setcontext", assertion)
-	msg := wantError(t, err, "AccessDenied", 403)
+	msg := ststest.WantAPIError(t, err, "AccessDenied", 403)
 	if !strings.Contains(msg, "sts:SetContext") {
 		t.Errorf("message %q does not name sts:SetContext", msg)
 	}
@@ -296,7 +296,7 @@ func TestAssumeRoleErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := stsClient(sb, c.creds).AssumeRole(ctx, c.in)
-			msg := wantError(t, err, c.code, c.status)
+			msg := ststest.WantAPIError(t, err, c.code, c.status)
 			if !strings.Contains(msg, c.msg) {
 				t.Errorf("message %q does not mention %q", msg, c.msg)
 			}
@@ -387,16 +387,16 @@ func TestContextExpiry(t *testing.T) {
 	// 15 minutes more: the context has expired; the second bridge session has not.
 	sb.Env.Advance(15 * time.Minute)
 	_, err = assumeEnhanced(ctx, sb, second, "tip-enhanced", assertion)
-	wantError(t, err, "ExpiredTokenException", 400)
+	ststest.WantAPIError(t, err, "ExpiredTokenException", 400)
 	var typed *ststypes.ExpiredTokenException
 	if !errors.As(err, &typed) {
 		t.Errorf("%T is not the modeled *types.ExpiredTokenException", err)
 	}
 	// The first bridge session and the enhanced session have expired for real.
 	_, err = stsClient(sb, first).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
-	wantError(t, err, "ExpiredToken", 400)
+	ststest.WantAPIError(t, err, "ExpiredToken", 400)
 	_, err = stsClient(sb, credsOf(enh.Credentials)).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
-	wantError(t, err, "ExpiredToken", 400)
+	ststest.WantAPIError(t, err, "ExpiredToken", 400)
 	// The second bridge session still works.
 	if _, err := stsClient(sb, second).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("live bridge session refused: %v", err)

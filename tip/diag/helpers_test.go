@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/sandbox/world"
 	"github.com/tipctl/tipctl/tip/diag"
 )
@@ -69,12 +68,7 @@ func worldYAML(t testing.TB, edits ...[2]string) []byte {
 
 func start(t testing.TB, edits ...[2]string) *sandbox.Sandbox {
 	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{WorldYAML: worldYAML(t, edits...)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
+	return ststest.Sandbox(t, worldYAML(t, edits...))
 }
 
 // mint signs an id_token as the sandbox IdP would, with claims overridden.
@@ -118,21 +112,7 @@ func randomID() string {
 // login gets a real id_token from the sandbox IdP with the password grant.
 func login(t testing.TB, sb *sandbox.Sandbox, email, password string) string {
 	t.Helper()
-	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password},
-		"client_id": {"tipctl"}, "scope": {"openid email profile groups"}}
-	resp, err := http.PostForm(sb.URL()+"/idp/token", form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		IDToken string `json:"id_token"`
-		Error   string `json:"error_description"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.IDToken == "" {
-		t.Fatalf("password grant for %s: HTTP %d %s %v", email, resp.StatusCode, out.Error, err)
-	}
-	return out.IDToken
+	return ststest.PasswordLogin(t, sb.URL(), email, password, "openid email profile groups").IDToken
 }
 
 func awsConfig(sb *sandbox.Sandbox, akid, secret string) aws.Config {

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/exchange"
 )
 
@@ -30,11 +31,7 @@ func chain(t *testing.T, sb *sandbox.Sandbox, email, password, enhanced string) 
 }
 
 func TestChainCarriesThePerson(t *testing.T) {
-	sb, err := sandbox.Start(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	sb := ststest.Sandbox(t, nil)
 	res, err := chain(t, sb, "alice@example.com", "alice-sandbox-pw", "")
 	if err != nil {
 		t.Fatal(err)
@@ -55,11 +52,7 @@ func TestChainCarriesThePerson(t *testing.T) {
 }
 
 func TestChainFailuresNameTheStep(t *testing.T) {
-	sb, err := sandbox.Start(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	sb := ststest.Sandbox(t, nil)
 	noSetContext := sb.Info()["roles"].(map[string]any)["no_set_context"].(string)
 	cases := []struct {
 		name, email, password, role string

@@ -2,30 +2,22 @@ package idp
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
-	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 // TestCachedDiscoveryAndKeys: with a cache, a second process discovers the
 // IdP and verifies a refreshed id_token without fetching discovery or JWKS.
 func TestCachedDiscoveryAndKeys(t *testing.T) {
-	sb, err := sandbox.Start(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	sb := ststest.Sandbox(t, nil)
 	cache := DirCache{Dir: t.TempDir()}
 	cfg := Config{Issuer: sb.URL() + "/idp", ClientID: "tipctl", Cache: cache}
 	ctx := context.Background()
-	tok, err := passwordTokens(sb.URL(), "alice@example.com", "alice-sandbox-pw")
-	if err != nil {
-		t.Fatal(err)
+	tok := ststest.PasswordLogin(t, sb.URL(), "alice@example.com", "alice-sandbox-pw", "openid email profile offline_access").RefreshToken
+	if tok == "" {
+		t.Fatal("the password grant with offline_access gave no refresh token")
 	}
 	// First "process": discovery and JWKS over the network, then cached.
 	t1, err := Refresh(ctx, cfg, tok)
@@ -56,22 +48,4 @@ func TestCachedDiscoveryAndKeys(t *testing.T) {
 	if sb.Env.Stats.Get("idp:jwks") != jwks+1 {
 		t.Fatal("stale cached keys did not lead to one fresh JWKS fetch")
 	}
-}
-
-// passwordTokens logs in with the sandbox-only password grant and returns
-// the refresh token.
-func passwordTokens(endpoint, email, password string) (string, error) {
-	resp, err := http.PostForm(endpoint+"/idp/token", url.Values{"grant_type": {"password"}, "client_id": {"tipctl"},
-		"username": {email}, "password": {password}, "scope": {"openid email profile offline_access"}})
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		RefreshToken string `json:"refresh_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.RefreshToken == "" {
-		return "", fmt.Errorf("password grant failed: %v", err)
-	}
-	return out.RefreshToken, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/idp"
 )
 
@@ -40,7 +41,7 @@ func TestLoginChromium(t *testing.T) {
 	t.Setenv("TIPCTL_TEST_USER", alice)
 	t.Setenv("TIPCTL_TEST_PASSWORD", alicePW)
 
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	var out syncBuffer
 	start := time.Now()
 	opened := make(chan error, 1)

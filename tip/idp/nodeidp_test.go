@@ -24,7 +24,6 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"golang.org/x/net/html"
 
-	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/idp"
 )
@@ -390,11 +389,7 @@ func TestNodeIdPExchange(t *testing.T) {
 			}
 		}
 	}})
-	sb, err := sandbox.Start(sandbox.Options{WorldYAML: world})
-	if err != nil {
-		t.Fatalf("start sandbox: %v", err)
-	}
-	t.Cleanup(func() { _ = sb.Close() })
+	sb := ststest.Sandbox(t, world)
 
 	var page string
 	var wg sync.WaitGroup

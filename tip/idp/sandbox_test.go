@@ -19,6 +19,7 @@ import (
 
 	"github.com/tipctl/tipctl/sandbox"
 	sandboxidp "github.com/tipctl/tipctl/sandbox/idp"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/idp"
 )
 
@@ -26,16 +27,6 @@ const (
 	alice   = "alice@example.com"
 	alicePW = "alice-sandbox-pw"
 )
-
-func startSandbox(t *testing.T) *sandbox.Sandbox {
-	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{})
-	if err != nil {
-		t.Fatalf("start sandbox: %v", err)
-	}
-	t.Cleanup(func() { _ = sb.Close() })
-	return sb
-}
 
 func sandboxConfig(sb *sandbox.Sandbox) idp.Config {
 	return idp.Config{Issuer: sb.URL() + "/idp", ClientID: "tipctl"}
@@ -128,7 +119,7 @@ func (p *person) open(authURL string) error {
 }
 
 func TestLoginSandbox(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ctx := context.Background()
 	cfg := sandboxConfig(sb)
 	pp := &person{t: t, ctx: ctx, user: alice, pw: alicePW,
@@ -193,7 +184,7 @@ func TestLoginSandbox(t *testing.T) {
 }
 
 func TestLoginWrongState(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ctx := context.Background()
 	pp := &person{t: t, ctx: ctx, user: alice, pw: alicePW, tamper: func(u *url.URL) {
 		q := u.Query()
@@ -213,7 +204,7 @@ func TestLoginWrongState(t *testing.T) {
 }
 
 func TestLoginIdPErrorRedirect(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ctx := context.Background()
 
 	t.Run("access_denied", func(t *testing.T) {
@@ -258,7 +249,7 @@ func TestLoginIdPErrorRedirect(t *testing.T) {
 }
 
 func TestLoginTimeout(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	_, err := idp.Login(context.Background(), sandboxConfig(sb), idp.LoginOptions{
 		Open: func(string) error { return nil }, Out: io.Discard, Timeout: 300 * time.Millisecond})
 	if !errors.Is(err, idp.ErrLoginTimeout) || !strings.Contains(err.Error(), "no sign-in within 300ms; run again, or use --device") {
@@ -267,7 +258,7 @@ func TestLoginTimeout(t *testing.T) {
 }
 
 func TestLoginCancelled(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := idp.Login(ctx, sandboxConfig(sb), idp.LoginOptions{Open: func(string) error { cancel(); return nil }, Out: io.Discard})
 	if !errors.Is(err, context.Canceled) {
@@ -278,7 +269,7 @@ func TestLoginCancelled(t *testing.T) {
 // When the browser cannot be opened (or with NoBrowser), the URL is
 // printed and the login keeps waiting for the person to use it.
 func TestLoginPrintedURL(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ctx := context.Background()
 	for _, noBrowser := range []bool{false, true} {
 		t.Run("NoBrowser="+strconv.FormatBool(noBrowser), func(t *testing.T) {
@@ -349,7 +340,7 @@ func (w *lineWriter) all() string {
 }
 
 func TestLoginBusyPort(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +358,7 @@ func TestLoginBusyPort(t *testing.T) {
 
 // A fixed RedirectPort is used as given (IdPs that register one exact port).
 func TestLoginFixedPort(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
@@ -388,7 +379,7 @@ func TestDeviceLoginSandbox(t *testing.T) {
 
 	t.Run("approved", func(t *testing.T) {
 		t.Parallel()
-		sb := startSandbox(t)
+		sb := ststest.Sandbox(t, nil)
 		var out syncBuffer
 		openedURL := make(chan string, 1)
 		toks, err := idp.DeviceLogin(ctx, sandboxConfig(sb), idp.DeviceOptions{Out: &out, Open: func(u string) error {
@@ -414,7 +405,7 @@ func TestDeviceLoginSandbox(t *testing.T) {
 
 	t.Run("denied", func(t *testing.T) {
 		t.Parallel()
-		sb := startSandbox(t)
+		sb := ststest.Sandbox(t, nil)
 		_, err := idp.DeviceLogin(ctx, sandboxConfig(sb), idp.DeviceOptions{Out: io.Discard, Open: func(u string) error {
 			pu, _ := url.Parse(u)
 			resp, err := http.PostForm(sb.URL()+"/idp/device", url.Values{"user_code": {pu.Query().Get("user_code")}, "action": {"deny"}})
@@ -430,7 +421,7 @@ func TestDeviceLoginSandbox(t *testing.T) {
 
 	t.Run("expired", func(t *testing.T) {
 		t.Parallel()
-		sb := startSandbox(t)
+		sb := ststest.Sandbox(t, nil)
 		_, err := idp.DeviceLogin(ctx, sandboxConfig(sb), idp.DeviceOptions{Out: io.Discard, Open: func(string) error {
 			sb.Env.Advance(sandboxidp.DefaultDeviceTTL + time.Minute) // nobody approves in time
 			return nil
@@ -452,7 +443,7 @@ func login(t *testing.T, sb *sandbox.Sandbox, cfg idp.Config) *idp.Tokens {
 }
 
 func TestRefreshRotation(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ctx := context.Background()
 	cfg := sandboxConfig(sb)
 	first := login(t, sb, cfg)
@@ -495,7 +486,7 @@ func TestRefreshRotation(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ctx := context.Background()
 	cfg := sandboxConfig(sb)
 	toks := login(t, sb, cfg)
@@ -561,7 +552,7 @@ func TestDiscoveryErrors(t *testing.T) {
 	})
 
 	t.Run("issuer mismatch", func(t *testing.T) {
-		sb := startSandbox(t)
+		sb := ststest.Sandbox(t, nil)
 		_, err := idp.Discover(ctx, idp.Config{Issuer: sb.URL() + "/idp/", ClientID: "tipctl"})
 		var de *idp.DiscoveryError
 		if !errors.As(err, &de) || !strings.Contains(err.Error(), `"`+sb.URL()+`/idp"`) || !strings.Contains(err.Error(), "trailing slashes") {
@@ -609,7 +600,7 @@ func TestDiscoveryErrors(t *testing.T) {
 
 // Endpoint overrides win over discovery (Cognito lacks some endpoints).
 func TestEndpointOverride(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	ctx := context.Background()
 	cfg := sandboxConfig(sb)
 	p, err := idp.Discover(ctx, cfg)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/sandbox/world"
 	"github.com/tipctl/tipctl/tip/quicksight"
 )
@@ -25,7 +26,7 @@ func BenchmarkSnapshotThreeFormats(b *testing.B) {
 					"snapshot_jobs:\n    queued: "+bc.queued+"\n    running: "+bc.running, 1)
 				y = []byte(s)
 			}
-			sb := startSandbox(b, y)
+			sb := ststest.Sandbox(b, y)
 			admin := adminConfig(b, sb)
 			session := aliceSession(b, sb, admin)
 			dir := b.TempDir()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/quicksight"
 )
 
@@ -109,7 +110,7 @@ func TestParseCLIInputJSON(t *testing.T) {
 // identity-enhanced credentials: the anonymous UserConfiguration, which
 // such credentials must not send, is left out with a note.
 func TestSnapshotFromCLIInputJSON(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	in, err := quicksight.ParseCLIInputJSON([]byte(seedJSON))
 	if err != nil {

@@ -4,11 +4,12 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/quicksight"
 )
 
 func TestDescribeDashboard(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	list, err := quicksight.ListDashboards(bg, admin, account)
 	if err != nil || len(list) != 1 || list[0].ID != "sales-overview" || list[0].Version != 3 {

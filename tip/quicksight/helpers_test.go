@@ -20,16 +20,6 @@ import (
 
 const account = "123456789012"
 
-func startSandbox(t testing.TB, worldYAML []byte) *sandbox.Sandbox {
-	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{WorldYAML: worldYAML})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
-}
-
 // adminConfig is an SDK configuration with the sandbox's administrator keys.
 func adminConfig(t testing.TB, sb *sandbox.Sandbox) aws.Config {
 	t.Helper()

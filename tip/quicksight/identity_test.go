@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/quicksight"
 )
 
@@ -25,7 +26,7 @@ func TestParseUser(t *testing.T) {
 // TestIdentitySession: the session carries the QuickSight user, however the
 // user is named.
 func TestIdentitySession(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	role := roleArn(t, sb, "quicksight-snapshots")
 	const users = "arn:aws:quicksight:us-east-1:123456789012:user/default/"
@@ -56,7 +57,7 @@ func TestIdentitySession(t *testing.T) {
 
 // TestIdentitySessionErrors: each mistake is one clear line of the right kind.
 func TestIdentitySessionErrors(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	role := roleArn(t, sb, "quicksight-snapshots")
 	get := func(user, ns, role string) error {
@@ -85,7 +86,7 @@ func TestRoleWithoutSetContext(t *testing.T) {
 		t.Fatal("the default world's tip-no-setcontext trust policy changed")
 	}
 	y = strings.Replace(y, old, "              AWS: [arn:aws:iam::123456789012:role/tip-bridge, arn:aws:iam::123456789012:user/admin]\n            Action: sts:AssumeRole\n", 1)
-	sb := startSandbox(t, []byte(y))
+	sb := ststest.Sandbox(t, []byte(y))
 	admin := adminConfig(t, sb)
 	_, err := quicksight.IdentitySession(bg, admin, quicksight.IdentityRequest{User: quicksight.User{Email: "alice@example.com"},
 		RoleArn: roleArn(t, sb, "tip-no-setcontext")})

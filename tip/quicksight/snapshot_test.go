@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/sandbox/world"
 	"github.com/tipctl/tipctl/tip/quicksight"
 	"github.com/tipctl/tipctl/tip/quicksight/quicksighttest"
@@ -23,7 +24,7 @@ import (
 // with the administrator keys: PDF, CSV and Excel of every sheet, split into
 // the jobs QuickSight's limits need, each file opened and checked.
 func TestSnapshotAsQuickSightUser(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	session := aliceSession(t, sb, admin)
 	out := t.TempDir()
@@ -81,7 +82,7 @@ func checkAliceFiles(t *testing.T, w *world.World, files []string) {
 // TestSnapshotToBucket: files written to S3 are read back (with the
 // administrator credentials, as alice's role has no s3:GetObject).
 func TestSnapshotToBucket(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	out := t.TempDir()
 	res, err := quicksight.Snapshot(bg, quicksight.SnapshotRequest{
@@ -117,7 +118,7 @@ func TestSnapshotToBucket(t *testing.T) {
 // alice's one-hour session while a job runs; the next poll is refused as
 // expired, tipctl gets a new identity context and session, and resumes.
 func TestSnapshotResumesAfterExpiry(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	session := aliceSession(t, sb, admin)
 	var progress bytes.Buffer
@@ -156,7 +157,7 @@ func TestSnapshotResumesAfterExpiry(t *testing.T) {
 // TestSnapshotBadInput: each mistake is caught before any job starts, in
 // one line, with what was meant.
 func TestSnapshotBadInput(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	session := aliceSession(t, sb, admin)
 	run := func(dashboard string, sel quicksight.Selection, params ...string) error {
@@ -180,7 +181,7 @@ func TestSnapshotBadInput(t *testing.T) {
 
 // TestSnapshotParameters: a parameter narrows the rows of every file.
 func TestSnapshotParameters(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	res, err := quicksight.Snapshot(bg, quicksight.SnapshotRequest{AWS: admin, Session: aliceSession(t, sb, admin), Admin: &admin,
 		AccountID: account, Dashboard: "sales-overview", Selection: quicksight.Selection{Visuals: []string{"sales-detail"}},
@@ -205,7 +206,7 @@ func TestSnapshotParameters(t *testing.T) {
 // TestJobFailure: a job QuickSight cannot deliver ends FAILED, and the
 // error carries its ErrorInfo.
 func TestJobFailure(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	res, err := quicksight.Snapshot(bg, quicksight.SnapshotRequest{AWS: admin, Session: aliceSession(t, sb, admin), Admin: &admin,
 		AccountID: account, Dashboard: "sales-overview", Bucket: "no-such-bucket", OutDir: t.TempDir(), PollMin: 50 * time.Millisecond,
@@ -219,7 +220,7 @@ func TestJobFailure(t *testing.T) {
 // TestNoWaitThenStatus: start without waiting, then read the job's status
 // and download its files as the same user.
 func TestNoWaitThenStatus(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	session := aliceSession(t, sb, admin)
 	res, err := quicksight.Snapshot(bg, quicksight.SnapshotRequest{AWS: admin, Session: session, Admin: &admin,
@@ -260,7 +261,7 @@ func TestNoWaitThenStatus(t *testing.T) {
 // checked or named by title beforehand: ids are taken as given, and a
 // snapshot without sheets is refused with what to pass.
 func TestSnapshotWithoutAdmin(t *testing.T) {
-	sb := startSandbox(t, nil)
+	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	session := aliceSession(t, sb, admin)
 	base := admin.Copy()

@@ -3,6 +3,7 @@ package s3ag_test
 import (
 	"testing"
 
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/s3ag"
 )
 
@@ -10,7 +11,7 @@ import (
 // request: read the login and session, list and decrypt the profile's
 // cache entries (file store), pick the covering one. No network call.
 func BenchmarkCachedGetDataAccess(b *testing.B) {
-	sb := startSandbox(b)
+	sb := ststest.Sandbox(b, nil)
 	alice := loggedIn(b, sb, "alice@example.com", "alice-sandbox-pw")
 	for _, req := range []s3ag.Request{{Target: "s3://analytics-data/users/alice/", Permission: s3ag.ReadWrite}, {Target: "s3://analytics-data/emea/"}} {
 		if _, err := s3ag.GetDataAccess(ctx, alice, req); err != nil {

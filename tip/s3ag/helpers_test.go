@@ -16,23 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tipctl/tipctl/sandbox"
-	sbidp "github.com/tipctl/tipctl/sandbox/idp"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/idp"
 	"github.com/tipctl/tipctl/tip/s3ag"
 	"github.com/tipctl/tipctl/tip/session"
 	"github.com/tipctl/tipctl/tip/store"
 )
-
-func startSandbox(t testing.TB) *sandbox.Sandbox {
-	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
-}
 
 // sandboxProfile builds the profile `tipctl configure sandbox` would, from
 // the sandbox's /_sandbox/info.
@@ -97,15 +87,7 @@ func login(t testing.TB, m *session.Manager, email, password string) {
 	t.Helper()
 	cfg := m.IdP.(idpClient).cfg
 	tok, err := idp.Login(context.Background(), cfg, idp.LoginOptions{Out: io.Discard, Open: func(u string) error {
-		loc, err := sbidp.FollowLogin(context.Background(), http.DefaultClient, u, email, password)
-		if err != nil {
-			return err
-		}
-		resp, err := http.Get(loc.String())
-		if err != nil {
-			return err
-		}
-		return resp.Body.Close()
+		return ststest.SignIn(context.Background(), u, email, password)
 	}})
 	if err != nil {
 		t.Fatalf("login as %s: %v", email, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/s3ag"
 	"github.com/tipctl/tipctl/tip/session"
 )
@@ -37,7 +38,7 @@ func wantCode(t *testing.T, err error, code, what string) {
 }
 
 func TestVendedCredentialsReachOnlyTheGrant(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 
 	read := get(t, alice, s3ag.Request{Target: "s3://analytics-data/emea/", Permission: "read"})
@@ -93,7 +94,7 @@ func TestVendedCredentialsReachOnlyTheGrant(t *testing.T) {
 }
 
 func TestCache(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 	calls := func() int64 { return sb.Env.Stats.Get("s3:GetDataAccess") }
 
@@ -209,7 +210,7 @@ func TestCache(t *testing.T) {
 }
 
 func TestNewLoginDoesNotReuse(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	dir := t.TempDir()
 	m := newManager(t, sandboxProfile(t, sb.URL(), "default"), dir)
 	login(t, m, "carol@example.com", "carol-sandbox-pw")
@@ -235,7 +236,7 @@ func TestNewLoginDoesNotReuse(t *testing.T) {
 }
 
 func TestAccessDeniedIsExplained(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 
 	_, err := s3ag.GetDataAccess(ctx, alice, s3ag.Request{Target: "s3://analytics-data/emea/", Permission: s3ag.Write})
@@ -261,7 +262,7 @@ func TestAccessDeniedIsExplained(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 	for _, tc := range []struct {
 		req  s3ag.Request
@@ -296,7 +297,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestNotLoggedIn(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	m := newManager(t, sandboxProfile(t, sb.URL(), "default"), t.TempDir())
 	_, err := s3ag.GetDataAccess(ctx, m, s3ag.Request{Target: "s3://analytics-data/emea/"})
 	if !errors.Is(err, session.ErrLoginRequired) {
@@ -307,7 +308,7 @@ func TestNotLoggedIn(t *testing.T) {
 // A revoked (here: forgotten by the sandbox) identity-enhanced session is
 // renewed and the call retried once.
 func TestRevokedSessionIsRenewedAndRetried(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 	get(t, alice, s3ag.Request{Target: "s3://analytics-data/emea/"})
 	base, _ := alice.CachedCredentials()
@@ -334,7 +335,7 @@ func TestRevokedSessionIsRenewedAndRetried(t *testing.T) {
 // An identity-enhanced session that expired early in AWS (tipctl's cache
 // still thinks it fresh) is renewed and the call retried once.
 func TestExpiredSessionIsRenewedAndRetried(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 	get(t, alice, s3ag.Request{Target: "s3://analytics-data/emea/"})
 	base, _ := alice.CachedCredentials()
@@ -363,7 +364,7 @@ func TestExpiredSessionIsRenewedAndRetried(t *testing.T) {
 // says the token expired (after the SDK corrected its signing time from
 // the server's Date header), and the session is renewed.
 func TestClockPastSessionExpiry(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 	get(t, alice, s3ag.Request{Target: "s3://analytics-data/emea/"})
 	base, _ := alice.CachedCredentials()
@@ -384,7 +385,7 @@ func TestClockPastSessionExpiry(t *testing.T) {
 
 // Many concurrent requests under one grant cause one GetDataAccess.
 func TestConcurrentRequestsMintOnce(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 	if _, err := alice.Credentials(ctx, false); err != nil { // the session itself is tip/session's business
 		t.Fatal(err)
@@ -416,7 +417,7 @@ func TestConcurrentRequestsMintOnce(t *testing.T) {
 }
 
 func TestProvider(t *testing.T) {
-	sb := startSandbox(t)
+	sb := ststest.Sandbox(t, nil)
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 	p := s3ag.NewProvider(alice, s3ag.Request{Target: "s3://analytics-data/emea/"})
 	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(sb.URL()), UsePathStyle: true,

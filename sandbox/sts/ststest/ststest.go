@@ -1,9 +1,12 @@
 // Package ststest is test support for the identity plane: a test OIDC
 // issuer whose RSA key is registered in-process with a sandbox, hostile
 // token makers (forged, alg none, HS256 key confusion), a test world wired
-// to that issuer, and aws-sdk-go-v2 configs pointed at the sandbox. It does
-// not depend on the sandbox IdP package, so the tests of STS and Identity
-// Center mint their own IdP tokens.
+// to that issuer, and aws-sdk-go-v2 configs pointed at the sandbox. Its
+// issuer is not the sandbox IdP, so the tests of STS and Identity Center
+// mint their own IdP tokens. For the tests of tipctl's client side it also
+// starts sandboxes (Sandbox), signs people in at the sandbox IdP as a
+// browser would (SignIn) or with the password grant (PasswordLogin), and
+// checks modeled AWS errors (WantAPIError).
 package ststest
 
 import (
@@ -284,11 +287,7 @@ func Start(t testing.TB, worldYAML []byte) (*sandbox.Sandbox, *Issuer) {
 	if worldYAML == nil {
 		worldYAML = World(t, DefaultIssuer)
 	}
-	sb, err := sandbox.Start(sandbox.Options{WorldYAML: worldYAML})
-	if err != nil {
-		t.Fatalf("start sandbox: %v", err)
-	}
-	t.Cleanup(func() { _ = sb.Close() })
+	sb := Sandbox(t, worldYAML)
 	iss := NewIssuer(t, DefaultIssuer)
 	iss.Register(sb)
 	return sb, iss
