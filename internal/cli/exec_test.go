@@ -92,6 +92,21 @@ func tipctlProc(t *testing.T, stdin string, args ...string) (string, string, int
 	return out.String(), errb.String(), c.ProcessState.ExitCode()
 }
 
+// startProc starts the tipctl binary with args, its stdout on a pipe and its
+// stderr collected.
+func startProc(t *testing.T, args ...string) (*exec.Cmd, io.ReadCloser, *bytes.Buffer) {
+	t.Helper()
+	c := exec.Command(tipctlBin(t), args...)
+	c.Env = procEnv(t)
+	stdout, _ := c.StdoutPipe()
+	var errb bytes.Buffer
+	c.Stderr = &errb
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return c, stdout, &errb
+}
+
 // loggedIn starts a sandbox, configures the default profile for it, logs
 // alice in, and isolates the AWS config files. No credentials are minted.
 func loggedIn(t *testing.T) *sandbox.Sandbox {
@@ -269,14 +284,7 @@ func TestExecProcessBehaviour(t *testing.T) {
 	}
 
 	// Signals are passed on: the command traps SIGTERM and exits 42.
-	c := exec.Command(tipctlBin(t), "exec", "--", "sh", "-c", `trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
-	c.Env = procEnv(t)
-	stdout, _ := c.StdoutPipe()
-	var errb bytes.Buffer
-	c.Stderr = &errb
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	c, stdout, errb := startProc(t, "exec", "--", "sh", "-c", `trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
 	line, _ := bufio.NewReader(stdout).ReadString('\n')
 	if line != "ready\n" {
 		c.Process.Kill()

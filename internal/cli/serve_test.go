@@ -24,14 +24,7 @@ import (
 // serveProc starts `tipctl serve` and returns its exported variables.
 func serveProc(t *testing.T, args ...string) (*exec.Cmd, map[string]string, *bytes.Buffer) {
 	t.Helper()
-	c := exec.Command(tipctlBin(t), append([]string{"serve"}, args...)...)
-	c.Env = procEnv(t)
-	stdout, _ := c.StdoutPipe()
-	var errb bytes.Buffer
-	c.Stderr = &errb
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	c, stdout, errb := startProc(t, append([]string{"serve"}, args...)...)
 	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
 	vars := map[string]string{}
 	r := bufio.NewReader(stdout)
@@ -46,7 +39,7 @@ func serveProc(t *testing.T, args ...string) (*exec.Cmd, map[string]string, *byt
 		}
 		vars[k] = strings.Trim(v, "'")
 	}
-	return c, vars, &errb
+	return c, vars, errb
 }
 
 func getCreds(t *testing.T, url, token string) (int, map[string]string) {
@@ -202,12 +195,7 @@ func TestServeRefusals(t *testing.T) {
 
 func TestServeJSON(t *testing.T) {
 	loggedIn(t)
-	c := exec.Command(tipctlBin(t), "serve", "-o", "json")
-	c.Env = procEnv(t)
-	stdout, _ := c.StdoutPipe()
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	c, stdout, _ := startProc(t, "serve", "-o", "json")
 	defer func() { c.Process.Kill(); c.Wait() }()
 	var doc struct {
 		Profile, URL string

@@ -250,19 +250,28 @@ func nodeOpen(ctx context.Context, issuer string, cancel bool, page *string, wg 
 	}
 }
 
+// login signs in with cfg at the node provider as a person does, and
+// returns the tokens and the loopback page the browser was shown. The test
+// fails when the login does.
+func (n *nodeIdP) login(t *testing.T, ctx context.Context, cfg idp.Config) (*idp.Tokens, string) {
+	t.Helper()
+	var page string
+	var wg sync.WaitGroup
+	toks, err := idp.Login(ctx, cfg, idp.LoginOptions{Open: nodeOpen(ctx, n.Issuer, false, &page, &wg), Out: io.Discard, Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	wg.Wait()
+	return toks, page
+}
+
 func TestNodeOIDCProvider(t *testing.T) {
 	t.Parallel()
 	n := startNodeIdP(t)
 	ctx := context.Background()
 
 	t.Run("login with PKCE on the loopback", func(t *testing.T) {
-		var page string
-		var wg sync.WaitGroup
-		toks, err := idp.Login(ctx, n.config(), idp.LoginOptions{Open: nodeOpen(ctx, n.Issuer, false, &page, &wg), Out: io.Discard, Timeout: time.Minute})
-		if err != nil {
-			t.Fatalf("Login: %v", err)
-		}
-		wg.Wait()
+		toks, page := n.login(t, ctx, n.config())
 		c := toks.Claims
 		if c.Issuer != n.Issuer || c.Subject != nodeAccount || c.Email != nodeEmail || c.Name != "Nora Node" ||
 			strings.Join(c.Groups, ",") != "emea-sales" || c.EmailVerified == nil || !*c.EmailVerified {
@@ -283,13 +292,7 @@ func TestNodeOIDCProvider(t *testing.T) {
 	t.Run("refresh rotates", func(t *testing.T) {
 		cfg := n.config()
 		cfg.AuthParams = map[string]string{"prompt": "consent"}
-		var page string
-		var wg sync.WaitGroup
-		first, err := idp.Login(ctx, cfg, idp.LoginOptions{Open: nodeOpen(ctx, n.Issuer, false, &page, &wg), Out: io.Discard, Timeout: time.Minute})
-		if err != nil {
-			t.Fatalf("Login: %v", err)
-		}
-		wg.Wait()
+		first, _ := n.login(t, ctx, cfg)
 		if first.RefreshToken == "" {
 			t.Fatalf("no refresh token with offline_access and prompt=consent")
 		}
@@ -316,13 +319,7 @@ func TestNodeOIDCProvider(t *testing.T) {
 	t.Run("revoke", func(t *testing.T) {
 		cfg := n.config()
 		cfg.AuthParams = map[string]string{"prompt": "consent"}
-		var page string
-		var wg sync.WaitGroup
-		toks, err := idp.Login(ctx, cfg, idp.LoginOptions{Open: nodeOpen(ctx, n.Issuer, false, &page, &wg), Out: io.Discard, Timeout: time.Minute})
-		if err != nil {
-			t.Fatalf("Login: %v", err)
-		}
-		wg.Wait()
+		toks, _ := n.login(t, ctx, cfg)
 		if err := idp.Revoke(ctx, cfg, toks.RefreshToken, idp.HintRefreshToken); err != nil {
 			t.Fatalf("Revoke: %v", err)
 		}
@@ -391,13 +388,7 @@ func TestNodeIdPExchange(t *testing.T) {
 	}})
 	sb := ststest.Sandbox(t, world)
 
-	var page string
-	var wg sync.WaitGroup
-	toks, err := idp.Login(ctx, n.config(), idp.LoginOptions{Open: nodeOpen(ctx, n.Issuer, false, &page, &wg), Out: io.Discard, Timeout: time.Minute})
-	if err != nil {
-		t.Fatalf("Login: %v", err)
-	}
-	wg.Wait()
+	toks, _ := n.login(t, ctx, n.config())
 
 	// 1. The bridge session, from the node ID token (an unsigned call).
 	stsAnon := sts.NewFromConfig(ststest.Config(sb, nil))
