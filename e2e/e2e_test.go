@@ -20,7 +20,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
-var tipctl string // path of the built binary
+var tipctl, tipctlCreds string // paths of the built binaries
 
 // TestMain builds tipctl once. When run as BROWSER (TIPCTL_E2E_BROWSER set)
 // the test binary signs in on the sandbox login page as a person would and
@@ -34,10 +34,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	tipctl = filepath.Join(dir, "tipctl")
-	build := exec.Command("go", "build", "-o", tipctl, "../cmd/tipctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building tipctl: %v\n%s", err, out)
-		os.Exit(1)
+	tipctlCreds = filepath.Join(dir, "tipctl-creds")
+	for bin, pkg := range map[string]string{tipctl: "../cmd/tipctl", tipctlCreds: "../cmd/tipctl-creds"} {
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

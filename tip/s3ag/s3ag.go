@@ -424,3 +424,33 @@ func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	}
 	return c.AWS(), nil
 }
+
+// Cached returns fresh cached credentials covering req without any network
+// call or lock, or nil when GetDataAccess would have to ask AWS (a miss, a
+// forced request, or an account it cannot tell offline). It is the fast
+// path of credential_process.
+func Cached(mgr *session.Manager, req Request) (*Credentials, error) {
+	if req.ForceNew {
+		return nil, nil
+	}
+	req, target, err := req.normalize()
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := mgr.Tokens()
+	if err != nil {
+		return nil, err
+	}
+	account := req.AccountID
+	if account == "" {
+		c, err := mgr.CachedCredentials()
+		if err != nil || c == nil {
+			return nil, err
+		}
+		if account = arnAccount(c.AssumedRoleArn); account == "" {
+			return nil, nil
+		}
+	}
+	c := &cache{mgr: mgr, now: nowOf(mgr)}
+	return c.lookup(tokens, account, req, target)
+}

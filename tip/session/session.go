@@ -215,6 +215,16 @@ func decodeCreds(b []byte) (*Credentials, error) {
 	return &c, nil
 }
 
+// Fresh returns the cached credentials when they are outside the refresh
+// window, or nil: the no-network, no-lock fast path of credential_process.
+func (m *Manager) Fresh() (*Credentials, error) {
+	c, err := m.CachedCredentials()
+	if err != nil || c == nil || c.Expiration.Sub(m.now()) <= Advisory {
+		return nil, err
+	}
+	return c, nil
+}
+
 // Credentials returns identity-enhanced credentials: the cached ones while
 // they are outside the refresh window, else freshly minted ones (one
 // refresh for all concurrent callers). force mints new ones regardless.

@@ -433,3 +433,31 @@ func TestKeyringStoreAdapter(t *testing.T) {
 		t.Errorf("backend %s", v.Backend())
 	}
 }
+
+// TestAutoBackendIsRemembered: the backend auto-detection found is written
+// down and used from then on, so secrets are always read where they were
+// written.
+func TestAutoBackendIsRemembered(t *testing.T) {
+	state := t.TempDir()
+	v, err := Open(Options{StateDir: state, Backend: "auto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(state, "backend"))
+	if err != nil || strings.TrimSpace(string(b)) != v.Backend() {
+		t.Fatalf("remembered %q, opened %s (%v)", b, v.Backend(), err)
+	}
+	// Pretend the first detection had found the file backend: auto obeys.
+	if err := os.WriteFile(filepath.Join(state, "backend"), []byte("file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := Open(Options{StateDir: state, Backend: "auto"})
+	if err != nil || v2.Backend() != "file" {
+		t.Fatalf("auto after remembering file: %v %v", v2, err)
+	}
+	// A garbled record is ignored and detection runs again.
+	_ = os.WriteFile(filepath.Join(state, "backend"), []byte("nonsense"), 0o600)
+	if _, err := Open(Options{StateDir: state, Backend: "auto"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -200,6 +201,16 @@ func Open(opts Options) (*Vault, error) {
 		}
 		s = fs
 	case "auto":
+		// The first auto-detection is remembered: the secrets live in the
+		// backend that was found then, even if another one appears later
+		// (a desktop session's keyring), and later runs skip the probing
+		// (a few milliseconds of D-Bus attempts on machines without one).
+		chosen := filepath.Join(opts.StateDir, "backend")
+		if b, err := os.ReadFile(chosen); err == nil {
+			if name := strings.TrimSpace(string(b)); name != "auto" && slices.Contains(Backends(), name) {
+				return Open(Options{StateDir: opts.StateDir, Backend: name, Passphrase: opts.Passphrase, LockTimeout: opts.LockTimeout})
+			}
+		}
 		for _, b := range osBackends {
 			if ks, err := NewKeyringStore(b); err == nil {
 				s, backend = ks, b
@@ -212,6 +223,9 @@ func Open(opts Options) (*Vault, error) {
 				return nil, err
 			}
 			s, backend = fs, BackendFile
+		}
+		if config.EnsureDir(opts.StateDir) == nil {
+			_ = config.WriteFileAtomic(chosen, []byte(backend+"\n"), 0o600)
 		}
 	default:
 		ks, err := NewKeyringStore(backend)
