@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -49,7 +48,7 @@ Only the IdP tokens are stored; AWS credentials are minted on first use.
 			if err != nil {
 				return err
 			}
-			cfg := m.IdP.(*idpClient).cfg
+			cfg := m.IdP.(*session.OIDC).Config
 			useDevice := device
 			if !device && !browser && !noBrowser {
 				if prefer, why := idp.PreferDevice(app.Getenv); prefer {
@@ -66,7 +65,7 @@ Only the IdP tokens are stored; AWS credentials are minted on first use.
 			if err != nil {
 				return loginFailure(err, p.Name, useDevice)
 			}
-			st := toSession(t)
+			st := session.TokensOf(t)
 			st.LoggedInAt = time.Now().UTC()
 			if err := m.SaveLogin(cmd.Context(), st); err != nil {
 				return failure(err, p.Name)
@@ -290,28 +289,4 @@ func idpConfig(p *config.Profile, hc *http.Client, getenv func(string) string) i
 		c.ClientSecret = getenv(ref.Name)
 	}
 	return c
-}
-
-// idpClient adapts tip/idp to the session manager.
-type idpClient struct{ cfg idp.Config }
-
-func (c *idpClient) Refresh(ctx context.Context, refreshToken string) (*session.Tokens, error) {
-	t, err := idp.Refresh(ctx, c.cfg, refreshToken)
-	if err != nil {
-		if errors.Is(err, idp.ErrLoginRequired) {
-			return nil, fmt.Errorf("%w: %v", session.ErrLoginRequired, err)
-		}
-		return nil, err
-	}
-	return toSession(t), nil
-}
-
-func (c *idpClient) Revoke(ctx context.Context, token, hint string) error {
-	return idp.Revoke(ctx, c.cfg, token, hint)
-}
-
-func toSession(t *idp.Tokens) *session.Tokens {
-	return &session.Tokens{IDToken: t.IDToken, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
-		Expiry: t.Expiry, Subject: t.Claims.Subject, Email: t.Claims.Email, Name: t.Claims.Name,
-		Issuer: t.Claims.Issuer}
 }

@@ -102,7 +102,7 @@ func (a *App) manager(p *config.Profile) (*session.Manager, error) {
 	}
 	return &session.Manager{
 		Profile: p, Vault: v, HTTP: hc, Getenv: a.Getenv,
-		IdP:  &idpClient{cfg: idpConfig(p, hc, a.Getenv)},
+		IdP:  &session.OIDC{Config: idpConfig(p, hc, a.Getenv)},
 		Warn: func(format string, args ...any) { a.say(format, args...) },
 	}, nil
 }

@@ -234,12 +234,12 @@ func (d *demo) login() (string, error) {
 		}
 		return resp.Body.Close()
 	}
-	cfg := d.mgr.IdP.(*idpClient).cfg
+	cfg := d.mgr.IdP.(*session.OIDC).Config
 	t, err := idp.Login(d.ctx, cfg, idp.LoginOptions{Open: open, Out: io.Discard, Timeout: time.Minute})
 	if err != nil {
 		return "", loginFailure(err, d.prof.Name, false)
 	}
-	st := toSession(t)
+	st := session.TokensOf(t)
 	st.LoggedInAt = time.Now().UTC()
 	if err := d.mgr.SaveLogin(d.ctx, st); err != nil {
 		return "", err

@@ -3,8 +3,6 @@ package s3ag_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -45,29 +43,6 @@ func sandboxProfile(t testing.TB, endpoint, name string) *config.Profile {
 	return p
 }
 
-// idpClient adapts tip/idp to the session manager, as the CLI does.
-type idpClient struct{ cfg idp.Config }
-
-func (c idpClient) Refresh(ctx context.Context, rt string) (*session.Tokens, error) {
-	t, err := idp.Refresh(ctx, c.cfg, rt)
-	if err != nil {
-		if errors.Is(err, idp.ErrLoginRequired) {
-			return nil, fmt.Errorf("%w: %v", session.ErrLoginRequired, err)
-		}
-		return nil, err
-	}
-	return toSession(t), nil
-}
-
-func (c idpClient) Revoke(ctx context.Context, token, hint string) error {
-	return idp.Revoke(ctx, c.cfg, token, hint)
-}
-
-func toSession(t *idp.Tokens) *session.Tokens {
-	return &session.Tokens{IDToken: t.IDToken, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry,
-		Subject: t.Claims.Subject, Email: t.Claims.Email, Name: t.Claims.Name, Issuer: t.Claims.Issuer}
-}
-
 // newManager returns a session manager of profile p with its own file
 // store under dir (shared by managers given the same dir).
 func newManager(t testing.TB, p *config.Profile, dir string) *session.Manager {
@@ -78,21 +53,21 @@ func newManager(t testing.TB, p *config.Profile, dir string) *session.Manager {
 	}
 	return &session.Manager{Profile: p, Vault: store.NewVault(fs, filepath.Join(dir, "locks")), HTTP: http.DefaultClient,
 		Getenv: func(string) string { return "" },
-		IdP:    idpClient{idp.Config{Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.EffectiveScopes(), HTTPClient: http.DefaultClient}}}
+		IdP:    &session.OIDC{Config: idp.Config{Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.EffectiveScopes(), HTTPClient: http.DefaultClient}}}
 }
 
 // login signs in at the sandbox IdP with the browser flow (the sandbox
 // login page filled in as a person would) and saves the session.
 func login(t testing.TB, m *session.Manager, email, password string) {
 	t.Helper()
-	cfg := m.IdP.(idpClient).cfg
+	cfg := m.IdP.(*session.OIDC).Config
 	tok, err := idp.Login(context.Background(), cfg, idp.LoginOptions{Out: io.Discard, Open: func(u string) error {
 		return ststest.SignIn(context.Background(), u, email, password)
 	}})
 	if err != nil {
 		t.Fatalf("login as %s: %v", email, err)
 	}
-	st := toSession(tok)
+	st := session.TokensOf(tok)
 	st.LoggedInAt = time.Now().UTC()
 	if err := m.SaveLogin(context.Background(), st); err != nil {
 		t.Fatal(err)
