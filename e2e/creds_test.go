@@ -119,3 +119,22 @@ func TestAWSCLIWithCredsFastPath(t *testing.T) {
 		t.Fatalf("%d exchanges for two AWS CLI runs", n)
 	}
 }
+
+// TestAWSProfileUsesTheFastPath: `configure aws-profile` writes tipctl-creds
+// into credential_process when it is installed beside tipctl.
+func TestAWSProfileUsesTheFastPath(t *testing.T) {
+	sb := ststest.Sandbox(t, nil)
+	e := newEnv(t)
+	e.login(sb, "alice@example.com", "alice-sandbox-pw")
+	if _, stderr, code := e.run(nil, "configure", "aws-profile", "fast", "--yes"); code != 0 {
+		t.Fatal(stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(e.home, "aws-config"))
+	if err != nil || !strings.Contains(string(b), "credential_process = "+tipctlCreds+" auth get-iam-credentials --profile default") {
+		t.Fatalf("AWS config:\n%s (%v)", b, err)
+	}
+	out, stderr, code := e.run(nil, "generate", "aws-config", "--aws-profile", "fast")
+	if code != 0 || !strings.Contains(out, tipctlCreds+" auth get-iam-credentials --profile default") {
+		t.Fatalf("generate aws-config: %d %q %q", code, out, stderr)
+	}
+}

@@ -88,7 +88,7 @@ func writeAWSProfile(app *App, name string, p *config.Profile, region string, sa
 			}
 		}
 	}
-	words := []string{tipctlCommand()}
+	words := []string{credentialCommand()}
 	if sa.target != "" {
 		words = append(words, "s3ag", "get-data-access")
 		for _, a := range sa.args() {
@@ -216,12 +216,31 @@ func tipctlCommand() string {
 	if strings.TrimSuffix(filepath.Base(self), ".exe") != "tipctl" {
 		return "tipctl"
 	}
-	if onPath, err := exec.LookPath("tipctl"); err == nil {
+	return commandFor("tipctl", self)
+}
+
+// credentialCommand is the program credential_process lines run: the
+// tipctl-creds fast path when it is installed beside this tipctl, else tipctl.
+func credentialCommand() string {
+	self, err := os.Executable()
+	if err != nil || strings.TrimSuffix(filepath.Base(self), ".exe") != "tipctl" {
+		return tipctlCommand()
+	}
+	fast := filepath.Join(filepath.Dir(self), "tipctl-creds"+filepath.Ext(self))
+	if st, err := os.Stat(fast); err != nil || st.IsDir() {
+		return tipctlCommand()
+	}
+	return commandFor("tipctl-creds", fast)
+}
+
+// commandFor is name when PATH finds path under it, else path quoted.
+func commandFor(name, path string) string {
+	if onPath, err := exec.LookPath(name); err == nil {
 		a, errA := os.Stat(onPath)
-		b, errB := os.Stat(self)
+		b, errB := os.Stat(path)
 		if errA == nil && errB == nil && os.SameFile(a, b) {
-			return "tipctl"
+			return name
 		}
 	}
-	return quoteArg(self)
+	return quoteArg(path)
 }

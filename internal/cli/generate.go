@@ -165,7 +165,7 @@ tipctl profile.`,
 				return Errorf(ExitConfig, "create it with `tipctl configure`", "no profile %q to generate an AWS CLI profile for", name)
 			}
 			if command == "" {
-				command = "tipctl auth get-iam-credentials --profile " + name
+				command = credentialCommand() + " auth get-iam-credentials --profile " + quoteArg(name)
 			}
 			s, err := setup.AWSConfigSnippet(setup.AWSConfigOptions{Profile: name, AWSProfile: awsProfile, Region: p.Region,
 				EndpointURL: p.EndpointURL, Command: command})
@@ -180,7 +180,7 @@ tipctl profile.`,
 		},
 	}
 	cmd.Flags().StringVar(&awsProfile, "aws-profile", "", "name of the AWS CLI profile (default: the tipctl profile's name)")
-	cmd.Flags().StringVar(&command, "command", "", "credential_process command line (default: tipctl auth get-iam-credentials --profile P)")
+	cmd.Flags().StringVar(&command, "command", "", "credential_process command line (default: tipctl-creds, or tipctl, auth get-iam-credentials --profile P)")
 	return cmd
 }
 
