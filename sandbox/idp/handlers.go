@@ -572,22 +572,32 @@ func (p *Provider) grantPassword(form url.Values, client *world.IdPClient) (*tok
 	return p.issue(grantInfo{client: client, user: user, scopes: scopes, authTime: p.now(), grant: randomToken()})
 }
 
-// --- device authorization ---
-
-func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	p.env.Stats.Inc("idp:device_authorization")
+// clientPost counts op and reads a POSTed form from an authenticated
+// client; it has answered the request when ok is false.
+func (p *Provider) clientPost(w http.ResponseWriter, r *http.Request, op string) (url.Values, *world.IdPClient, bool) {
+	p.env.Stats.Inc(op)
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w, "POST")
-		return
+		return nil, nil, false
 	}
 	form, e := readForm(r)
 	if e != nil {
 		writeOAuthError(w, e)
-		return
+		return nil, nil, false
 	}
 	client, e := p.authenticateClient(r, form)
 	if e != nil {
 		writeOAuthError(w, e)
+		return nil, nil, false
+	}
+	return form, client, true
+}
+
+// --- device authorization ---
+
+func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	form, client, ok := p.clientPost(w, r, "idp:device_authorization")
+	if !ok {
 		return
 	}
 	scopes := []string{"openid"}
@@ -731,19 +741,8 @@ func bearerError(w http.ResponseWriter, status int, code, desc string) {
 }
 
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	p.env.Stats.Inc("idp:revoke")
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w, "POST")
-		return
-	}
-	form, e := readForm(r)
-	if e != nil {
-		writeOAuthError(w, e)
-		return
-	}
-	client, e := p.authenticateClient(r, form)
-	if e != nil {
-		writeOAuthError(w, e)
+	form, client, ok := p.clientPost(w, r, "idp:revoke")
+	if !ok {
 		return
 	}
 	token := form.Get("token")
