@@ -48,6 +48,7 @@ type report struct {
 	Tool        string           `json:"tool"`
 	Runs        int              `json:"runs"`
 	BinaryBytes int64            `json:"binary_bytes"`
+	CredsBytes  int64            `json:"tipctl_creds_bytes"`
 	Timings     []timing         `json:"timings"`
 	Cold        []map[string]any `json:"cold_chain"`
 	Concurrent  []map[string]any `json:"concurrent"`
@@ -100,7 +101,8 @@ func run(runs int, jsonOut string) error {
 	}
 	defer os.RemoveAll(dir)
 	b := &bench{dir: dir, bins: map[string]string{}}
-	for name, pkg := range map[string]string{"tipctl": "./cmd/tipctl", "sandboxbrowser": "./bench/sandboxbrowser", "floor": "./bench/floor"} {
+	for name, pkg := range map[string]string{"tipctl": "./cmd/tipctl", "tipctl-creds": "./cmd/tipctl-creds",
+		"sandboxbrowser": "./bench/sandboxbrowser", "floor": "./bench/floor"} {
 		b.bins[name] = filepath.Join(dir, name)
 		if out, err := exec.Command("go", "build", "-o", b.bins[name], pkg).CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
@@ -109,6 +111,9 @@ func run(runs int, jsonOut string) error {
 	rep := &report{Date: time.Now().UTC().Format(time.RFC3339), Runs: runs}
 	if st, err := os.Stat(b.bins["tipctl"]); err == nil {
 		rep.BinaryBytes = st.Size()
+	}
+	if st, err := os.Stat(b.bins["tipctl-creds"]); err == nil {
+		rep.CredsBytes = st.Size()
 	}
 
 	sb := exec.Command(b.bins["tipctl"], "sandbox", "--listen", "127.0.0.1:0")
@@ -168,6 +173,8 @@ func run(runs int, jsonOut string) error {
 		{"tipctl version", b.bins["tipctl"] + " version"},
 		{"auth get-iam-credentials (cached)", b.bins["tipctl"] + " auth get-iam-credentials"},
 		{"s3ag get-data-access (cached)", b.bins["tipctl"] + " s3ag get-data-access s3://analytics-data/emea/2025/ --permission READ"},
+		{"tipctl-creds auth get-iam-credentials (cached)", b.bins["tipctl-creds"] + " auth get-iam-credentials"},
+		{"tipctl-creds s3ag get-data-access (cached)", b.bins["tipctl-creds"] + " s3ag get-data-access s3://analytics-data/emea/2025/ --permission READ"},
 	}
 	if _, err := exec.LookPath("hyperfine"); err == nil {
 		rep.Tool = "hyperfine"
@@ -325,7 +332,8 @@ func cleanEnv(base []string, extra ...string) []string {
 }
 
 func print(rep *report) {
-	fmt.Printf("tipctl binary: %.1f MiB; timings by %s, %d runs each\n\n", float64(rep.BinaryBytes)/(1<<20), rep.Tool, rep.Runs)
+	fmt.Printf("tipctl binary: %.1f MiB, tipctl-creds: %.1f MiB; timings by %s, %d runs each\n\n", float64(rep.BinaryBytes)/(1<<20),
+		float64(rep.CredsBytes)/(1<<20), rep.Tool, rep.Runs)
 	fmt.Println("| command | median | mean ± sd | min … max | peak RSS | vs floor |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	floor := rep.Timings[0].MedianMS
