@@ -230,12 +230,19 @@ func (m *Manager) Fresh() (*Credentials, error) {
 // refresh for all concurrent callers). force mints new ones regardless.
 func (m *Manager) Credentials(ctx context.Context, force bool) (*Credentials, error) {
 	now := m.now()
+	// hit keeps the item fresh accepted: GetOrRefresh returns exactly that
+	// item then, so the cached path decodes it once.
+	var hit *Credentials
 	fresh := func(b []byte) bool {
 		if force || b == nil {
 			return false
 		}
 		c, err := decodeCreds(b)
-		return err == nil && c.Expiration.Sub(now) > Advisory
+		if err != nil || c.Expiration.Sub(now) <= Advisory {
+			return false
+		}
+		hit = c
+		return true
 	}
 	b, err := m.Vault.GetOrRefresh(ctx, credsKey(m.Profile.Name), fresh, func(ctx context.Context, old []byte) ([]byte, error) {
 		c, err := m.mint(ctx)
@@ -253,6 +260,9 @@ func (m *Manager) Credentials(ctx context.Context, force bool) (*Credentials, er
 	})
 	if err != nil {
 		return nil, err
+	}
+	if hit != nil {
+		return hit, nil
 	}
 	return decodeCreds(b)
 }
