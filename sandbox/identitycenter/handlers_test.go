@@ -24,29 +24,17 @@ import (
 
 const appName = "tipctl-sandbox-app"
 
-func oidc(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *ssooidc.Client {
-	return ssooidc.NewFromConfig(ststest.Config(sb, creds))
-}
-
-func stsc(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *awssts.Client {
-	return awssts.NewFromConfig(ststest.Config(sb, creds))
-}
-
-func credsOf(c *ststypes.Credentials) aws.CredentialsProvider {
-	return ststest.Static(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)
-}
-
 // bridge returns a tip-bridge session from an IdP token of email.
 func bridge(t testing.TB, sb *sandbox.Sandbox, iss *ststest.Issuer) aws.CredentialsProvider {
 	t.Helper()
-	out, err := stsc(sb, nil).AssumeRoleWithWebIdentity(context.Background(), &awssts.AssumeRoleWithWebIdentityInput{
+	out, err := ststest.STS(sb, nil).AssumeRoleWithWebIdentity(context.Background(), &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String(ststest.Role(sb, "tip-bridge")), RoleSessionName: aws.String("bridge"),
 		WebIdentityToken: aws.String(iss.Token(t, "alice@example.com", sb.Env.Now())),
 	})
 	if err != nil {
 		t.Fatalf("AssumeRoleWithWebIdentity: %v", err)
 	}
-	return credsOf(out.Credentials)
+	return ststest.CredsOf(out.Credentials)
 }
 
 func jwtBearer(app, assertion string) *ssooidc.CreateTokenWithIAMInput {
@@ -110,7 +98,7 @@ func TestCreateTokenWithIAM(t *testing.T) {
 	br := bridge(t, sb, iss)
 	appArn := ststest.AppArn(t, sb, appName)
 	now := sb.Env.Now()
-	out, err := oidc(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, iss.Token(t, "bob@example.com", now)))
+	out, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, iss.Token(t, "bob@example.com", now)))
 	if err != nil {
 		t.Fatalf("CreateTokenWithIAM: %v", err)
 	}
@@ -166,7 +154,7 @@ func TestCreateTokenWithIAM(t *testing.T) {
 	}
 
 	// A subset of the app's scopes may be asked for; an unknown scope may not.
-	sub, err := oidc(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
+	sub, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
 		GrantType: aws.String(identitycenter.GrantJWTBearer), Assertion: aws.String(iss.Token(t, "bob@example.com", now)),
 		Scope: []string{"sts:identity_context"}})
 	if err != nil || strings.Join(sub.Scope, " ") != "sts:identity_context" {
@@ -175,7 +163,7 @@ func TestCreateTokenWithIAM(t *testing.T) {
 
 	// Refresh: new tokens, a fresh context, and the refresh token rotates.
 	sb.Env.Advance(10 * time.Minute)
-	ref, err := oidc(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
+	ref, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
 		GrantType: aws.String(identitycenter.GrantRefreshToken), RefreshToken: out.RefreshToken})
 	if err != nil {
 		t.Fatalf("refresh: %v", err)
@@ -191,11 +179,11 @@ func TestCreateTokenWithIAM(t *testing.T) {
 	if refClaims["sub"] != bob.id || refClaims["auth_time"] != claims["auth_time"] {
 		t.Errorf("refreshed id token sub %v auth_time %v (first auth_time %v)", refClaims["sub"], refClaims["auth_time"], claims["auth_time"])
 	}
-	_, err = oidc(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
+	_, err = ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
 		GrantType: aws.String(identitycenter.GrantRefreshToken), RefreshToken: out.RefreshToken})
 	wantError(t, err, "InvalidGrantException", 400)
 	// Scopes cannot grow on refresh.
-	_, err = oidc(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
+	_, err = ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
 		GrantType: aws.String(identitycenter.GrantRefreshToken), RefreshToken: sub.RefreshToken, Scope: []string{"quicksight:read_write"}})
 	wantError(t, err, "InvalidScopeException", 400)
 
@@ -222,11 +210,11 @@ func TestCreateTokenWithIAMErrors(t *testing.T) {
 	alice := func(mod func(map[string]any)) map[string]any { return claims("alice@example.com", mod) }
 
 	// An identity-enhanced session: its role may not call CreateTokenWithIAM.
-	tok, err := oidc(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, iss.Token(t, "alice@example.com", now)))
+	tok, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, iss.Token(t, "alice@example.com", now)))
 	if err != nil {
 		t.Fatalf("CreateTokenWithIAM: %v", err)
 	}
-	enh, err := stsc(sb, br).AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(ststest.Role(sb, "tip-enhanced")), RoleSessionName: aws.String("enh"),
+	enh, err := ststest.STS(sb, br).AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(ststest.Role(sb, "tip-enhanced")), RoleSessionName: aws.String("enh"),
 		ProvidedContexts: []ststypes.ProvidedContext{{ProviderArn: aws.String(auth.IdentityCenterProvider), ContextAssertion: tok.AwsAdditionalDetails.IdentityContext}}})
 	if err != nil {
 		t.Fatalf("AssumeRole: %v", err)
@@ -234,12 +222,12 @@ func TestCreateTokenWithIAMErrors(t *testing.T) {
 
 	// Replay: the first exchange succeeds, the second is refused.
 	replayed := iss.Token(t, "carol@example.com", now)
-	if _, err := oidc(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, replayed)); err != nil {
+	if _, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, replayed)); err != nil {
 		t.Fatalf("first exchange: %v", err)
 	}
 	// Replay without a jti: the token's hash identifies it.
 	noJTI := iss.Mint(t, alice(func(c map[string]any) { delete(c, "jti") }))
-	if _, err := oidc(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, noJTI)); err != nil {
+	if _, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, noJTI)); err != nil {
 		t.Fatalf("first exchange without jti: %v", err)
 	}
 
@@ -269,7 +257,7 @@ func TestCreateTokenWithIAMErrors(t *testing.T) {
 		{"no email claim", br, jwtBearer(appArn, iss.Mint(t, alice(func(c map[string]any) { delete(c, "email") }))), "InvalidGrantException", 400, "invalid_grant", `no "email" claim`},
 		{"unassigned user (erin)", br, jwtBearer(appArn, iss.Token(t, "erin@example.com", now)), "AccessDeniedException", 400, "access_denied", "not assigned"},
 		{"caller not in the actor policy (admin)", ststest.Admin(), jwtBearer(appArn, iss.Token(t, "alice@example.com", now)), "AccessDeniedException", 400, "access_denied", "actor policy"},
-		{"caller's identity policy lacks the action", credsOf(enh.Credentials), jwtBearer(appArn, iss.Token(t, "alice@example.com", now)), "AccessDeniedException", 400, "access_denied", "is not authorized to perform: sso-oauth:CreateTokenWithIAM"},
+		{"caller's identity policy lacks the action", ststest.CredsOf(enh.Credentials), jwtBearer(appArn, iss.Token(t, "alice@example.com", now)), "AccessDeniedException", 400, "access_denied", "is not authorized to perform: sso-oauth:CreateTokenWithIAM"},
 		{"unknown application", br, jwtBearer(strings.Replace(appArn, "apl-", "apl-0", 1), iss.Token(t, "alice@example.com", now)), "InvalidClientException", 401, "invalid_client", "no Identity Center application"},
 		{"disabled application", br, jwtBearer(disabled, iss.Token(t, "alice@example.com", now)), "InvalidClientException", 401, "invalid_client", "DISABLED"},
 		{"unknown grant type", br, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn), GrantType: aws.String("password")}, "UnsupportedGrantTypeException", 400, "unsupported_grant_type", "password"},
@@ -286,7 +274,7 @@ func TestCreateTokenWithIAMErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := oidc(sb, c.creds).CreateTokenWithIAM(ctx, c.in)
+			_, err := ststest.OIDC(sb, c.creds).CreateTokenWithIAM(ctx, c.in)
 			msg := wantError(t, err, c.code, c.status)
 			if c.oauth != "" {
 				// The modeled SSO OIDC errors carry their text in error_description.
@@ -303,7 +291,7 @@ func TestCreateTokenWithIAMErrors(t *testing.T) {
 				t.Errorf("the message echoes the assertion")
 			}
 			// The sandbox still serves: a fresh token exchanges.
-			if _, err := oidc(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, iss.Token(t, "bob@example.com", sb.Env.Now()))); err != nil {
+			if _, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, iss.Token(t, "bob@example.com", sb.Env.Now()))); err != nil {
 				t.Fatalf("the sandbox no longer exchanges tokens: %v", err)
 			}
 		})

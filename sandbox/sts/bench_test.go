@@ -18,7 +18,7 @@ func BenchmarkAssumeRoleProvidedContexts(b *testing.B) {
 	ctx := context.Background()
 	br := bridge(b, sb, iss, "alice@example.com")
 	tok := identityContext(b, sb, iss, br, "alice@example.com")
-	client := stsClient(sb, br)
+	client := ststest.STS(sb, br)
 	in := enhancedInput(sb, *tok.AwsAdditionalDetails.IdentityContext)
 	var lat []time.Duration
 	for b.Loop() {

@@ -19,21 +19,9 @@ import (
 
 const appName = "tipctl-sandbox-app"
 
-func stsClient(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *awssts.Client {
-	return awssts.NewFromConfig(ststest.Config(sb, creds))
-}
-
-func oidcClient(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *ssooidc.Client {
-	return ssooidc.NewFromConfig(ststest.Config(sb, creds))
-}
-
-func credsOf(c *ststypes.Credentials) aws.CredentialsProvider {
-	return ststest.Static(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)
-}
-
 // webIdentity calls AssumeRoleWithWebIdentity (unsigned) for role.
 func webIdentity(ctx context.Context, sb *sandbox.Sandbox, token, role, session string) (*awssts.AssumeRoleWithWebIdentityOutput, error) {
-	return stsClient(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
+	return ststest.STS(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String(ststest.Role(sb, role)), RoleSessionName: aws.String(session), WebIdentityToken: aws.String(token),
 	})
 }
@@ -45,14 +33,14 @@ func bridge(t testing.TB, sb *sandbox.Sandbox, iss *ststest.Issuer, email string
 	if err != nil {
 		t.Fatalf("AssumeRoleWithWebIdentity: %v", err)
 	}
-	return credsOf(out.Credentials)
+	return ststest.CredsOf(out.Credentials)
 }
 
 // identityContext exchanges a fresh IdP token of email for an Identity Center
 // token with the bridge session and returns the token reply.
 func identityContext(t testing.TB, sb *sandbox.Sandbox, iss *ststest.Issuer, bridgeCreds aws.CredentialsProvider, email string) *ssooidc.CreateTokenWithIAMOutput {
 	t.Helper()
-	out, err := oidcClient(sb, bridgeCreds).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
+	out, err := ststest.OIDC(sb, bridgeCreds).CreateTokenWithIAM(context.Background(), &ssooidc.CreateTokenWithIAMInput{
 		ClientId:  aws.String(ststest.AppArn(t, sb, appName)),
 		GrantType: aws.String(identitycenter.GrantJWTBearer),
 		Assertion: aws.String(iss.Token(t, email, sb.Env.Now())),
@@ -74,13 +62,13 @@ func assumeEnhanced(ctx context.Context, sb *sandbox.Sandbox, creds aws.Credenti
 	for _, m := range mod {
 		m(in)
 	}
-	return stsClient(sb, creds).AssumeRole(ctx, in)
+	return ststest.STS(sb, creds).AssumeRole(ctx, in)
 }
 
 // stillServes checks the sandbox answers a normal signed call.
 func stillServes(t testing.TB, sb *sandbox.Sandbox) {
 	t.Helper()
-	out, err := stsClient(sb, ststest.Admin()).GetCallerIdentity(context.Background(), &awssts.GetCallerIdentityInput{})
+	out, err := ststest.STS(sb, ststest.Admin()).GetCallerIdentity(context.Background(), &awssts.GetCallerIdentityInput{})
 	if err != nil {
 		t.Fatalf("the sandbox no longer serves GetCallerIdentity: %v", err)
 	}

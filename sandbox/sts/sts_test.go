@@ -49,11 +49,11 @@ func TestChain(t *testing.T) {
 	if d := wi.Credentials.Expiration.Sub(now); d < 59*time.Minute || d > 61*time.Minute {
 		t.Errorf("bridge session lasts %v, want 1h", d)
 	}
-	bridgeCreds := credsOf(wi.Credentials)
+	bridgeCreds := ststest.CredsOf(wi.Credentials)
 
 	// 2. The Identity Center token, with the bridge session.
 	appArn := ststest.AppArn(t, sb, appName)
-	tok, err := oidcClient(sb, bridgeCreds).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
+	tok, err := ststest.OIDC(sb, bridgeCreds).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
 		ClientId: aws.String(appArn), GrantType: aws.String(identitycenter.GrantJWTBearer), Assertion: aws.String(idToken),
 	})
 	if err != nil {
@@ -82,7 +82,7 @@ func TestChain(t *testing.T) {
 	}
 
 	// 4. GetCallerIdentity with the enhanced credentials.
-	who, err := stsClient(sb, credsOf(enh.Credentials)).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
+	who, err := ststest.STS(sb, ststest.CredsOf(enh.Credentials)).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
 	if err != nil {
 		t.Fatalf("GetCallerIdentity: %v", err)
 	}
@@ -168,7 +168,7 @@ func TestWebIdentityErrors(t *testing.T) {
 			if c.duration != 0 {
 				in.DurationSeconds = aws.Int32(c.duration)
 			}
-			_, err := stsClient(sb, nil).AssumeRoleWithWebIdentity(ctx, in)
+			_, err := ststest.STS(sb, nil).AssumeRoleWithWebIdentity(ctx, in)
 			msg := ststest.WantAPIError(t, err, c.code, c.status)
 			if !strings.Contains(msg, c.msg) {
 				t.Errorf("message %q does not mention %q", msg, c.msg)
@@ -191,15 +191,15 @@ func TestWebIdentityErrors(t *testing.T) {
 		t.Errorf("expired token: %T is not *types.ExpiredTokenException", err)
 	}
 	// Oversized RoleArn.
-	_, err = stsClient(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
+	_, err = ststest.STS(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String("arn:aws:iam::123456789012:role/" + strings.Repeat("r", 2048)), RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(good)})
 	ststest.WantAPIError(t, err, "ValidationError", 400)
 	// A malformed RoleArn.
-	_, err = stsClient(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
+	_, err = ststest.STS(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String("this-is-not-an-arn-at-all"), RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(good)})
 	ststest.WantAPIError(t, err, "ValidationError", 400)
 	// Session policies are refused rather than ignored.
-	_, err = stsClient(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
+	_, err = ststest.STS(sb, nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String(ststest.Role(sb, "tip-bridge")), RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(good),
 		Policy: aws.String("{not json")})
 	ststest.WantAPIError(t, err, "MalformedPolicyDocument", 400)
@@ -227,7 +227,7 @@ func TestAssumeRoleErrors(t *testing.T) {
 		t.Errorf("message %q does not name sts:SetContext", msg)
 	}
 	// Without a context the same role can be assumed: the refusal is about SetContext.
-	if _, err := stsClient(sb, bridgeCreds).AssumeRole(ctx, &awssts.AssumeRoleInput{
+	if _, err := ststest.STS(sb, bridgeCreds).AssumeRole(ctx, &awssts.AssumeRoleInput{
 		RoleArn: aws.String(ststest.Role(sb, "tip-no-setcontext")), RoleSessionName: aws.String("plain")}); err != nil {
 		t.Fatalf("plain AssumeRole of tip-no-setcontext: %v", err)
 	}
@@ -295,7 +295,7 @@ func TestAssumeRoleErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := stsClient(sb, c.creds).AssumeRole(ctx, c.in)
+			_, err := ststest.STS(sb, c.creds).AssumeRole(ctx, c.in)
 			msg := ststest.WantAPIError(t, err, c.code, c.status)
 			if !strings.Contains(msg, c.msg) {
 				t.Errorf("message %q does not mention %q", msg, c.msg)
@@ -308,7 +308,7 @@ func TestAssumeRoleErrors(t *testing.T) {
 	}
 
 	// Admin may assume admin-target, with a source identity and session tags its trust allows.
-	out, err := stsClient(sb, admin).AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(ststest.Role(sb, "admin-target")),
+	out, err := ststest.STS(sb, admin).AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(ststest.Role(sb, "admin-target")),
 		RoleSessionName: aws.String("admin-session"), DurationSeconds: aws.Int32(900), SourceIdentity: aws.String("admin-person"),
 		Tags: []ststypes.Tag{{Key: aws.String("team"), Value: aws.String("ops")}}})
 	if err != nil {
@@ -393,12 +393,12 @@ func TestContextExpiry(t *testing.T) {
 		t.Errorf("%T is not the modeled *types.ExpiredTokenException", err)
 	}
 	// The first bridge session and the enhanced session have expired for real.
-	_, err = stsClient(sb, first).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
+	_, err = ststest.STS(sb, first).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
 	ststest.WantAPIError(t, err, "ExpiredToken", 400)
-	_, err = stsClient(sb, credsOf(enh.Credentials)).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
+	_, err = ststest.STS(sb, ststest.CredsOf(enh.Credentials)).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
 	ststest.WantAPIError(t, err, "ExpiredToken", 400)
 	// The second bridge session still works.
-	if _, err := stsClient(sb, second).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{}); err != nil {
+	if _, err := ststest.STS(sb, second).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("live bridge session refused: %v", err)
 	}
 	stillServes(t, sb)

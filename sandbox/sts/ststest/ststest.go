@@ -32,6 +32,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/go-jose/go-jose/v4"
 	"gopkg.in/yaml.v3"
 
@@ -298,6 +301,21 @@ func Static(akid, secret, token string) aws.CredentialsProvider {
 	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: token, Source: "ststest"}, nil
 	})
+}
+
+// CredsOf is a provider for credentials an STS reply returned.
+func CredsOf(c *ststypes.Credentials) aws.CredentialsProvider {
+	return Static(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)
+}
+
+// STS is an STS client on sb with creds.
+func STS(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *awssts.Client {
+	return awssts.NewFromConfig(Config(sb, creds))
+}
+
+// OIDC is an SSO OIDC client on sb with creds.
+func OIDC(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *ssooidc.Client {
+	return ssooidc.NewFromConfig(Config(sb, creds))
 }
 
 // Config is an SDK config that talks to sb with creds (anonymous when nil).
