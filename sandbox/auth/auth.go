@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 )
 
 // Context provider ARNs accepted in sts:AssumeRole ProvidedContexts.
@@ -78,7 +78,7 @@ type Principal struct {
 	Expiration time.Time
 
 	// Policies are the identity-based permission policies.
-	Policies []*policy.Document
+	Policies []*iampolicy.Document
 	// Context is non-nil for identity-enhanced sessions.
 	Context *IdentityContext
 	// Admin marks the world's administrator (long-term keys).
@@ -89,17 +89,17 @@ type Principal struct {
 func (p *Principal) IsSession() bool { return p.RoleArn != "" }
 
 // Caller returns p as a policy caller for Principal matching.
-func (p *Principal) Caller() *policy.Caller {
+func (p *Principal) Caller() *iampolicy.Caller {
 	arns := []string{p.Arn}
 	if p.RoleArn != "" {
 		arns = append(arns, p.RoleArn)
 	}
-	return &policy.Caller{Account: p.AccountID, ARNs: arns}
+	return &iampolicy.Caller{Account: p.AccountID, ARNs: arns}
 }
 
 // Allowed evaluates p's identity policies for action on resource.
 func (p *Principal) Allowed(action, resource string, ctx map[string][]string) bool {
-	return policy.Evaluate(policy.Request{Action: action, Resource: resource, Context: ctx}, p.Policies...) == policy.Allow
+	return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, p.Policies...) == iampolicy.Allow
 }
 
 // Registry maps access key ids to principals.

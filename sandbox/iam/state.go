@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -19,9 +19,9 @@ type Role struct {
 	RoleID             string
 	Description        string
 	TrustJSON          string
-	Trust              *policy.Document
+	Trust              *iampolicy.Document
 	PolicyJSON         []string
-	Policies           []*policy.Document
+	Policies           []*iampolicy.Document
 	MaxSessionDuration int
 	CreateDate         time.Time
 }
@@ -32,7 +32,7 @@ type User struct {
 	Arn        string
 	UserID     string
 	AccessKeys []world.AccessKey
-	Policies   []*policy.Document
+	Policies   []*iampolicy.Document
 }
 
 // OIDCProvider is an IAM OpenID Connect provider.
@@ -69,7 +69,7 @@ func New(w *world.World) (*Store, error) {
 	s := &Store{Account: w.AccountID, roles: map[string]*Role{}, users: map[string]*User{}, providers: map[string]*OIDCProvider{}}
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, r := range w.IAM.Roles {
-		trust, err := policy.Parse(r.TrustPolicy.JSON)
+		trust, err := iampolicy.Parse(r.TrustPolicy.JSON)
 		if err != nil {
 			return nil, fmt.Errorf("role %s: trust policy: %w", r.Name, err)
 		}
@@ -81,7 +81,7 @@ func New(w *world.World) (*Store, error) {
 			MaxSessionDuration: r.MaxSessionDuration, CreateDate: created,
 		}
 		for _, p := range r.Policies {
-			d, err := policy.Parse(p.JSON)
+			d, err := iampolicy.Parse(p.JSON)
 			if err != nil {
 				return nil, fmt.Errorf("role %s: policy: %w", r.Name, err)
 			}
@@ -95,7 +95,7 @@ func New(w *world.World) (*Store, error) {
 		user := &User{Name: u.Name, Arn: fmt.Sprintf("arn:aws:iam::%s:user/%s", w.AccountID, u.Name),
 			UserID: "AIDA" + strings.ToUpper(world.StableHex(17, "user", u.Name)), AccessKeys: u.AccessKeys}
 		for _, p := range u.Policies {
-			d, err := policy.Parse(p.JSON)
+			d, err := iampolicy.Parse(p.JSON)
 			if err != nil {
 				return nil, fmt.Errorf("user %s: policy: %w", u.Name, err)
 			}

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/env"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 	"github.com/tipctl/tipctl/sandbox/jwtverify"
 )
 
@@ -161,8 +161,8 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 		return nil, oidcError("InvalidClientException", "no Identity Center application has the ARN %s (clientId must be the application ARN)",
 			awsproto.Truncate(req.ClientID, 256))
 	}
-	if app.Actor == nil || app.Actor.Evaluate(policy.Request{Action: ActionCreateTokenWithIAM, Resource: app.Arn,
-		Caller: caller.Caller(), Context: cond}) != policy.Allow {
+	if app.Actor == nil || app.Actor.Evaluate(iampolicy.Request{Action: ActionCreateTokenWithIAM, Resource: app.Arn,
+		Caller: caller.Caller(), Context: cond}) != iampolicy.Allow {
 		return nil, oidcError("AccessDeniedException", "%s is not allowed to call %s by the actor policy of application %s",
 			caller.Arn, ActionCreateTokenWithIAM, app.Name)
 	}

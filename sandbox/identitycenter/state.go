@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -30,7 +30,7 @@ type TrustedTokenIssuer = world.TrustedTokenIssuer
 // Application is a customer-managed application with its parsed actor policy.
 type Application struct {
 	world.Application
-	Actor *policy.Document
+	Actor *iampolicy.Document
 	// Grants resolves each jwt-bearer grant's TTI.
 	Grants []Grant
 }
@@ -98,7 +98,7 @@ func New(w *world.World) (*State, error) {
 	for _, a := range ic.Applications {
 		app := &Application{Application: a}
 		if !a.ActorPolicy.IsZero() {
-			d, err := policy.Parse(a.ActorPolicy.JSON)
+			d, err := iampolicy.Parse(a.ActorPolicy.JSON)
 			if err != nil {
 				return nil, err
 			}

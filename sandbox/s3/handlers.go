@@ -12,10 +12,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/env"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 )
 
 // Namespace is the XML namespace of S3 replies.
@@ -372,10 +372,10 @@ func (c *call) authorize(action, resource string, ctx map[string][]string) *awsp
 	if c.p.Admin {
 		return nil
 	}
-	switch policy.Evaluate(policy.Request{Action: action, Resource: resource, Context: ctx}, c.p.Policies...) {
-	case policy.Allow:
+	switch iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, c.p.Policies...) {
+	case iampolicy.Allow:
 		return nil
-	case policy.ExplicitDeny:
+	case iampolicy.ExplicitDeny:
 		return awsproto.AccessDenied("User: %s is not authorized to perform: %s on resource: \"%s\" with an explicit deny in an identity-based policy",
 			c.p.Arn, action, awsproto.Truncate(resource, 300))
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
@@ -404,12 +404,12 @@ func TestSignatureAndAuthentication(t *testing.T) {
 
 func TestIdentityPolicyEnforced(t *testing.T) {
 	sb := ststest.Sandbox(t, nil)
-	doc := policy.MustParse(`{"Version":"2012-10-17","Statement":[
+	doc := iampolicy.MustParse(`{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::analytics-data/global/*"},
 		{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::analytics-data","Condition":{"StringLike":{"s3:prefix":"global/*"}}},
 		{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::analytics-data/global/secret*"}]}`)
 	p := sb.Env.Registry.IssueSession(&auth.Principal{AccountID: "123456789012", Arn: "arn:aws:sts::123456789012:assumed-role/reader/x",
-		RoleArn: "arn:aws:iam::123456789012:role/reader", Policies: []*policy.Document{doc}}, sb.Env.Now().Add(time.Hour))
+		RoleArn: "arn:aws:iam::123456789012:role/reader", Policies: []*iampolicy.Document{doc}}, sb.Env.Now().Add(time.Hour))
 	c := client(sb.URL(), credentials.NewStaticCredentialsProvider(p.AccessKeyID, p.SecretAccessKey, p.SessionToken))
 	if _, _, err := get(t, c, &awss3.GetObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("global/summary-2025.csv")}); err != nil {
 		t.Fatal(err)

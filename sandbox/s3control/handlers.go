@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/env"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 )
 
 // Namespace is the XML namespace of S3 Control replies.
@@ -73,10 +73,10 @@ func (c *call) authorize(action, resource string) *awsproto.Error {
 	if c.p.Admin {
 		return nil
 	}
-	switch policy.Evaluate(policy.Request{Action: action, Resource: resource}, c.p.Policies...) {
-	case policy.Allow:
+	switch iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource}, c.p.Policies...) {
+	case iampolicy.Allow:
 		return nil
-	case policy.ExplicitDeny:
+	case iampolicy.ExplicitDeny:
 		return awsproto.AccessDenied("User: %s is not authorized to perform: %s on resource: %s with an explicit deny in an identity-based policy", c.p.Arn, action, resource)
 	}
 	return awsproto.AccessDenied("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
@@ -271,7 +271,7 @@ func (h *Handler) getDataAccess(c *call) {
 	vended := &auth.Principal{
 		AccountID: h.State.Account, Arn: "arn:aws:sts::" + h.State.Account + ":assumed-role/" + role.Name + "/" + session,
 		UserID: role.RoleID + ":" + session, RoleArn: role.Arn, RoleName: role.Name, SessionName: session,
-		SourceIdentity: c.p.SourceIdentity, Policies: []*policy.Document{doc},
+		SourceIdentity: c.p.SourceIdentity, Policies: []*iampolicy.Document{doc},
 	}
 	if directory {
 		vended.Context = c.p.Context

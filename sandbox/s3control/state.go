@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/iam"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 	"github.com/tipctl/tipctl/sandbox/s3"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
@@ -305,13 +305,13 @@ func (s *State) LocationRole(g *Grant, directory bool) (*iam.Role, *awsproto.Err
 	if !ok {
 		return nil, awsproto.AccessDenied("S3 Access Grants cannot assume the IAM role %s of location %s: no such role", loc.RoleArn, loc.Scope)
 	}
-	caller := &policy.Caller{Service: ServicePrincipal}
+	caller := &iampolicy.Caller{Service: ServicePrincipal}
 	actions := []string{"sts:AssumeRole"}
 	if directory {
 		actions = append(actions, "sts:SetContext")
 	}
 	for _, a := range actions {
-		if role.Trust.Evaluate(policy.Request{Action: a, Resource: role.Arn, Caller: caller}) != policy.Allow {
+		if role.Trust.Evaluate(iampolicy.Request{Action: a, Resource: role.Arn, Caller: caller}) != iampolicy.Allow {
 			return nil, awsproto.AccessDenied("S3 Access Grants cannot assume the IAM role %s of location %s: its trust policy does not allow %s to call %s",
 				role.Arn, loc.Scope, ServicePrincipal, a)
 		}
@@ -336,7 +336,7 @@ type statement struct {
 // ScopePolicy is the session policy of vended credentials: perm on the
 // objects under bucket/prefix (exactly bucket/prefix for an object), and for
 // READ, listing the bucket under that prefix. bucket "" means every bucket.
-func ScopePolicy(bucket, prefix string, object bool, perm string) (*policy.Document, string) {
+func ScopePolicy(bucket, prefix string, object bool, perm string) (*iampolicy.Document, string) {
 	objects := "arn:aws:s3:::" + bucket + "/" + prefix + "*"
 	bucketArn := "arn:aws:s3:::" + bucket
 	if bucket == "" {
@@ -361,10 +361,10 @@ func ScopePolicy(bucket, prefix string, object bool, perm string) (*policy.Docum
 		sts = append(sts, statement{Sid: "AccessGrantsWrite", Effect: "Allow", Action: writeObjectActions, Resource: objects})
 	}
 	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": sts})
-	doc, err := policy.Parse(b)
+	doc, err := iampolicy.Parse(b)
 	if err != nil {
 		// The generated document is always valid; fail closed if it is not.
-		return &policy.Document{}, string(b)
+		return &iampolicy.Document{}, string(b)
 	}
 	return doc, string(b)
 }

@@ -12,12 +12,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/iam"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 	"github.com/tipctl/tipctl/sandbox/jwtverify"
 )
 
@@ -327,7 +327,7 @@ func sessionPolicies(form url.Values, v *validation, max int) *awsproto.Error {
 		return err
 	}
 	if hasDoc {
-		if _, err := policy.Parse([]byte(doc)); err != nil {
+		if _, err := iampolicy.Parse([]byte(doc)); err != nil {
 			return awsproto.Errorf(http.StatusBadRequest, "MalformedPolicyDocument", "The session policy is malformed: %v", err)
 		}
 	}
@@ -352,8 +352,8 @@ func (s *Service) role(arn string) (*iam.Role, *awsproto.Error) {
 	return r, nil
 }
 
-func trustAllows(role *iam.Role, action string, caller *policy.Caller, ctx map[string][]string) bool {
-	return role.Trust.Evaluate(policy.Request{Action: action, Resource: role.Arn, Caller: caller, Context: ctx}) == policy.Allow
+func trustAllows(role *iam.Role, action string, caller *iampolicy.Caller, ctx map[string][]string) bool {
+	return role.Trust.Evaluate(iampolicy.Request{Action: action, Resource: role.Arn, Caller: caller, Context: ctx}) == iampolicy.Allow
 }
 
 func identityAllows(p *auth.Principal, action, resource string, ctx map[string][]string) bool {
@@ -432,7 +432,7 @@ func (s *Service) assumeRoleWithWebIdentity(ctx context.Context, form url.Values
 	}
 	cond["aws:FederatedProvider"] = []string{provider.Arn}
 	cond["sts:RoleSessionName"] = []string{session}
-	caller := &policy.Caller{Federated: provider.Arn}
+	caller := &iampolicy.Caller{Federated: provider.Arn}
 	if !trustAllows(role, "sts:AssumeRoleWithWebIdentity", caller, cond) {
 		return nil, denied
 	}

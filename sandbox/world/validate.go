@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/internal/lazyre"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 )
 
 // CustomApplicationProvider is the provider ARN of customer-managed OAuth apps.
@@ -162,7 +162,7 @@ func (c *checker) policy(path string, p Policy, required bool) {
 		}
 		return
 	}
-	if _, err := policy.Parse(p.JSON); err != nil {
+	if _, err := iampolicy.Parse(p.JSON); err != nil {
 		c.add(path, "%v", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/tip/setup"
 )
 
@@ -59,7 +59,7 @@ type roleTrust struct {
 	name string
 	arn  string
 	raw  []byte
-	doc  *policy.Document
+	doc  *iampolicy.Document
 }
 
 func (r *runner) getRole(ctx context.Context, arn, what string) (*roleTrust, *Result) {
@@ -87,7 +87,7 @@ func (r *runner) getRole(ctx context.Context, arn, what string) (*roleTrust, *Re
 	if err != nil {
 		dec = enc
 	}
-	doc, err := policy.Parse([]byte(dec))
+	doc, err := iampolicy.Parse([]byte(dec))
 	if err != nil {
 		res := fail("rewrite the trust policy of role "+name, "the trust policy of role %s cannot be read: %v", name, err)
 		return nil, &res
@@ -135,8 +135,8 @@ func (r *runner) iamBridgeTrust(ctx context.Context) Result {
 		provider, hp+":aud", r.tok.aud[0])
 	fix := fmt.Sprintf("add this statement to the trust policy of role %s (aws iam update-assume-role-policy --role-name %s --policy-document FILE): %s", role.name, role.name, want)
 	cond := r.webIdentityContext(provider)
-	req := policy.Request{Action: "sts:AssumeRoleWithWebIdentity", Resource: role.arn, Caller: &policy.Caller{Federated: provider}, Context: cond}
-	if d := role.doc.Evaluate(req); d != policy.Allow {
+	req := iampolicy.Request{Action: "sts:AssumeRoleWithWebIdentity", Resource: role.arn, Caller: &iampolicy.Caller{Federated: provider}, Context: cond}
+	if d := role.doc.Evaluate(req); d != iampolicy.Allow {
 		why := explainTrust(role.doc, req)
 		return fail(fix, "the trust policy of role %s does not let this token assume it with sts:AssumeRoleWithWebIdentity: %s", role.name, why)
 	}
@@ -147,7 +147,7 @@ func (r *runner) iamBridgeTrust(ctx context.Context) Result {
 }
 
 // explainTrust says why no statement of doc allows req.
-func explainTrust(doc *policy.Document, req policy.Request) string {
+func explainTrust(doc *iampolicy.Document, req iampolicy.Request) string {
 	var reasons []string
 	for i, st := range doc.Statements {
 		if st.Effect == "Deny" {
@@ -158,14 +158,14 @@ func explainTrust(doc *policy.Document, req policy.Request) string {
 		}
 		base := st
 		base.Conditions = nil
-		one := &policy.Document{Version: doc.Version, Statements: []policy.Statement{base}}
+		one := &iampolicy.Document{Version: doc.Version, Statements: []iampolicy.Statement{base}}
 		noCond := req
-		if one.Evaluate(noCond) != policy.Allow {
+		if one.Evaluate(noCond) != iampolicy.Allow {
 			continue // another principal or action
 		}
 		for _, c := range st.Conditions {
 			probe := base
-			probe.Conditions = []policy.Condition{c}
+			probe.Conditions = []iampolicy.Condition{c}
 			if !probe.Matches(req) {
 				got := req.Context[c.Key]
 				if got == nil {
@@ -276,13 +276,13 @@ func (r *runner) iamEnhancedTrust(ctx context.Context) Result {
 		return fail("pass the bridge role's ARN (arn:aws:iam::ACCOUNT:role/NAME)", "%v", err)
 	}
 	bridgeName, _ := RoleName(bridge)
-	caller := &policy.Caller{Account: ba.Account, ARNs: []string{"arn:" + ba.Partition + ":sts::" + ba.Account + ":assumed-role/" + bridgeName + "/tipctl-diag", bridge}}
+	caller := &iampolicy.Caller{Account: ba.Account, ARNs: []string{"arn:" + ba.Partition + ":sts::" + ba.Account + ":assumed-role/" + bridgeName + "/tipctl-diag", bridge}}
 	cond := map[string][]string{"aws:PrincipalArn": {bridge}, "aws:PrincipalAccount": {ba.Account}, "sts:RoleSessionName": {"tipctl-diag"}}
 	fixed := addSetContext(role.raw, bridge)
 	fix := fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", role.name, shellQuote(fixed))
 	for _, action := range []string{"sts:AssumeRole", "sts:SetContext"} {
-		req := policy.Request{Action: action, Resource: role.arn, Caller: caller, Context: cond}
-		if d := role.doc.Evaluate(req); d != policy.Allow {
+		req := iampolicy.Request{Action: action, Resource: role.arn, Caller: caller, Context: cond}
+		if d := role.doc.Evaluate(req); d != iampolicy.Allow {
 			if action == "sts:SetContext" {
 				return fail(fix, "the trust policy of role %s lets %s call sts:AssumeRole but not sts:SetContext, so AssumeRole with ProvidedContexts (the identity-enhanced session) is refused with AccessDenied",
 					role.name, bridge)

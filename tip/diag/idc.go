@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/tip/setup"
 )
 
@@ -453,14 +453,14 @@ func (r *runner) idcActorPolicy(ctx context.Context) Result {
 	if err != nil {
 		return fail(r.actorPolicyFix(bridge), "the actor policy of application %s cannot be read: %v", r.label(), err)
 	}
-	doc, err := policy.Parse(raw)
+	doc, err := iampolicy.Parse(raw)
 	if err != nil {
 		return fail(r.actorPolicyFix(bridge), "the actor policy of application %s is not a valid policy: %v", r.label(), err)
 	}
-	req := policy.Request{Action: "sso-oauth:CreateTokenWithIAM", Resource: r.appArn(),
-		Caller:  &policy.Caller{Account: ba.Account, ARNs: []string{bridge}},
+	req := iampolicy.Request{Action: "sso-oauth:CreateTokenWithIAM", Resource: r.appArn(),
+		Caller:  &iampolicy.Caller{Account: ba.Account, ARNs: []string{bridge}},
 		Context: map[string][]string{"aws:PrincipalArn": {bridge}, "aws:PrincipalAccount": {ba.Account}}}
-	if d := doc.Evaluate(req); d != policy.Allow {
+	if d := doc.Evaluate(req); d != iampolicy.Allow {
 		return fail(r.actorPolicyFix(bridge), "the actor policy of application %s does not allow role %s to call sso-oauth:CreateTokenWithIAM (%s)", r.label(), bridge, d)
 	}
 	if fs := setup.Lint(raw, setup.KindResource); len(fs) > 0 {

@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/internal/lazyre"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 )
 
 // Kind says what a policy document is for; it decides which checks apply.
@@ -160,7 +160,7 @@ func (l *linter) run(doc []byte, kind Kind) {
 		l.add(SeverityError, CodeInvalidJSON, nil, "write the policy as one JSON object", "the document is not a JSON object: %v", err)
 		return
 	}
-	if _, err := policy.Parse(doc); err != nil {
+	if _, err := iampolicy.Parse(doc); err != nil {
 		l.add(SeverityError, CodeInvalidPolicy, nil, "", "IAM would reject the document: %v", err)
 	}
 	if v, ok := raw["Version"]; !ok {
@@ -237,14 +237,14 @@ func (st *statement) allows(action string) bool {
 	action = strings.ToLower(action)
 	if len(st.notActions) > 0 {
 		for _, a := range st.notActions {
-			if policy.Wildcard(strings.ToLower(a), action) {
+			if iampolicy.Wildcard(strings.ToLower(a), action) {
 				return false
 			}
 		}
 		return true
 	}
 	for _, a := range st.actions {
-		if policy.Wildcard(strings.ToLower(a), action) {
+		if iampolicy.Wildcard(strings.ToLower(a), action) {
 			return true
 		}
 	}
@@ -350,7 +350,7 @@ func contains(list []string, v string) bool {
 }
 
 // statements reads the Statement element leniently (Lint reports what
-// policy.Parse refuses; here it only needs what is readable).
+// iampolicy.Parse refuses; here it only needs what is readable).
 func statements(v any) []*statement {
 	var list []any
 	switch t := v.(type) {

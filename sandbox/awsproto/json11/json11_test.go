@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/awsproto/json11"
-	"github.com/tipctl/tipctl/sandbox/iam/policy"
 )
 
 func TestPageWalksTheListAndBindsTokens(t *testing.T) {
@@ -133,12 +133,12 @@ func (runtime) Authenticate(r *http.Request, body []byte, _ awsproto.VerifyOptio
 	case "admin":
 		return &auth.Principal{Admin: true, Arn: "arn:aws:iam::123456789012:user/admin", AccountID: "123456789012"}, nil
 	case "timed":
-		doc, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"svc:*","Resource":"*",
+		doc, err := iampolicy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"svc:*","Resource":"*",
 			"Condition":{"Null":{"aws:CurrentTime":"false"}}}]}`))
 		if err != nil {
 			panic(err)
 		}
-		return &auth.Principal{Arn: "arn:aws:iam::123456789012:user/timed", AccountID: "123456789012", Policies: []*policy.Document{doc}}, nil
+		return &auth.Principal{Arn: "arn:aws:iam::123456789012:user/timed", AccountID: "123456789012", Policies: []*iampolicy.Document{doc}}, nil
 	}
 	return &auth.Principal{Arn: "arn:aws:iam::123456789012:user/nobody", AccountID: "123456789012"}, nil
 }

@@ -1,7 +1,7 @@
-// Package policy parses and evaluates IAM policy documents: identity
+// Package iampolicy parses and evaluates IAM policy documents: identity
 // policies, role trust policies and resource policies such as an Identity
 // Center application's actor policy.
-package policy
+package iampolicy
 
 import (
 	"bytes"
