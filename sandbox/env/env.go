@@ -31,6 +31,11 @@ type Env struct {
 	Objects ObjectStore
 
 	offset atomic.Int64 // clock offset in nanoseconds, for tests
+
+	// mu guards the live world and the state every service derives from it.
+	mu        sync.RWMutex
+	reloaders []Reloader
+	persist   func(*world.World) error
 }
 
 // New builds the shared runtime for w and registers the IAM users' keys.
@@ -45,6 +50,13 @@ func New(w *world.World) (*Env, error) {
 	}
 	e := &Env{World: w, Registry: auth.NewRegistry(), IAM: store, Sealer: sealer,
 		JWT: jwtverify.New(nil), Stats: NewStats(), Faults: &Faults{}}
+	e.OnChange(func(w *world.World) (func(), error) {
+		s, err := iam.New(w)
+		if err != nil {
+			return nil, err
+		}
+		return func() { *e.IAM = *s }, nil
+	})
 	for _, u := range store.UserList {
 		for _, k := range u.AccessKeys {
 			e.Registry.Add(&auth.Principal{

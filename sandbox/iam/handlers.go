@@ -21,6 +21,8 @@ const APIVersion = "2010-05-08"
 type Runtime interface {
 	Authenticate(r *http.Request, body []byte, opt awsproto.VerifyOptions) (*auth.Principal, *awsproto.Error)
 	Now() time.Time
+	RLock()
+	RUnlock()
 }
 
 // Counter counts handled operations ("iam:GetRole").
@@ -98,7 +100,10 @@ func (s *Service) serve(r *http.Request) (string, any, *awsproto.Error) {
 		return "", nil, awsproto.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s",
 			awsproto.Truncate(action, 64), awsproto.Truncate(v, 32))
 	}
-	op := iamOperations[action]
+	op, write := iamOperations[action], false
+	if op == nil {
+		op, write = iamWrites[action], true
+	}
 	if op == nil {
 		return "", nil, awsproto.Errorf(http.StatusBadRequest, "InvalidAction",
 			"the sandbox's IAM does not implement %s (it serves GetRole, ListRoles, GetOpenIDConnectProvider and ListOpenIDConnectProviders)",
@@ -108,6 +113,10 @@ func (s *Service) serve(r *http.Request) (string, any, *awsproto.Error) {
 	caller, e := s.rt.Authenticate(r, body, awsproto.VerifyOptions{})
 	if e != nil {
 		return "", nil, e
+	}
+	if !write {
+		s.rt.RLock()
+		defer s.rt.RUnlock()
 	}
 	res, e := op(s, &request{action: action, form: form, caller: caller})
 	return action, res, e

@@ -131,6 +131,8 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	if e != nil {
 		return nil, e
 	}
+	h.env.RLock()
+	defer h.env.RUnlock()
 	caller, e := h.env.Authenticate(r, body, awsproto.VerifyOptions{})
 	if e != nil {
 		return nil, e

@@ -270,3 +270,17 @@ func (s *State) TakeRefresh(token string) (*RefreshSession, bool) {
 	delete(s.refresh, token)
 	return rs, ok
 }
+
+// Reload prepares the directory, issuers and applications of a changed
+// world; the commit installs them and keeps the assertion and refresh-token
+// ledgers. It runs under the sandbox's write lock.
+func (s *State) Reload(w *world.World) (func(), error) {
+	n, err := New(w)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		s.InstanceArn, s.IdentityStoreID = n.InstanceArn, n.IdentityStoreID
+		s.Users, s.Groups, s.Issuers, s.Apps = n.Users, n.Groups, n.Issuers, n.Apps
+	}, nil
+}

@@ -149,6 +149,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(accessDenied("identity-enhanced credentials can call only StartDashboardSnapshotJob, DescribeDashboardSnapshotJob and DescribeDashboardSnapshotJobResult; call %s with ordinary IAM credentials", rt.op))
 		return
 	}
+	if !writeOps[rt.op] {
+		s.Env.RLock()
+		defer s.Env.RUnlock()
+	}
 	res, e := rt.h(s, &call{r: r, body: body, p: p, rid: rid, seg: rest})
 	if e != nil {
 		fail(e)

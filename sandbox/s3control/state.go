@@ -377,3 +377,13 @@ func (s *State) Info() []map[string]any {
 	}
 	return out
 }
+
+// Reload prepares the Access Grants state of a changed world; the commit
+// installs it (under the sandbox's write lock).
+func (s *State) Reload(w *world.World) (func(), error) {
+	n, err := NewState(w, s.iam)
+	if err != nil {
+		return nil, err
+	}
+	return func() { *s = *n }, nil
+}

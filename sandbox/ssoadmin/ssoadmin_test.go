@@ -292,7 +292,7 @@ func TestAuthorizationAndStats(t *testing.T) {
 		t.Fatalf("auditor may describe: %v", err)
 	}
 	_, err := auditor.ListApplicationGrants(ctx, &ssoadmin.ListApplicationGrantsInput{ApplicationArn: arn})
-	if msg := wantErr(t, err, "AccessDeniedException", 403); !strings.Contains(msg, "sso:ListApplicationGrants") {
+	if msg := wantErr(t, err, "AccessDeniedException", 400); !strings.Contains(msg, "sso:ListApplicationGrants") {
 		t.Fatalf("denial %q does not name the action", msg)
 	}
 	_, err = client(sb, ststest.Static("test", "wrong", "")).DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: arn})
@@ -337,7 +337,7 @@ func TestWireErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, target, body, code string
 	}{
-		{"unknown operation", "SWBExternalService.DeleteApplication", `{}`, "UnknownOperationException"},
+		{"unknown operation", "SWBExternalService.CreatePermissionSet", `{}`, "UnknownOperationException"},
 		{"not JSON", "SWBExternalService.DescribeApplication", `{"ApplicationArn":`, "ValidationException"},
 		{"wrong type", "SWBExternalService.DescribeApplication", `{"ApplicationArn":42}`, "ValidationException"},
 		{"missing member", "SWBExternalService.DescribeApplication", `{}`, "ValidationException"},

@@ -91,6 +91,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.env.Now()
 	var result any
+	s.env.RLock()
+	defer s.env.RUnlock()
 	switch action {
 	case "AssumeRoleWithWebIdentity":
 		s.env.Stats.Inc("sts:AssumeRoleWithWebIdentity")
