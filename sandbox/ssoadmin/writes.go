@@ -33,21 +33,21 @@ var (
 
 func (s *Service) writes() map[string]json11.Operation {
 	return map[string]json11.Operation{
-		"CreateTrustedTokenIssuer":               s.createTrustedTokenIssuer,
-		"UpdateTrustedTokenIssuer":               s.updateTrustedTokenIssuer,
-		"DeleteTrustedTokenIssuer":               s.deleteTrustedTokenIssuer,
-		"CreateApplication":                      s.createApplication,
-		"UpdateApplication":                      s.updateApplication,
-		"DeleteApplication":                      s.deleteApplication,
-		"PutApplicationGrant":                    s.putGrant,
-		"DeleteApplicationGrant":                 s.deleteGrant,
-		"PutApplicationAuthenticationMethod":     s.putAuthenticationMethod,
-		"DeleteApplicationAuthenticationMethod":  s.deleteAuthenticationMethod,
-		"PutApplicationAccessScope":              s.putAccessScope,
-		"DeleteApplicationAccessScope":           s.deleteAccessScope,
-		"PutApplicationAssignmentConfiguration":  s.putAssignmentConfiguration,
-		"CreateApplicationAssignment":            s.createAssignment,
-		"DeleteApplicationAssignment":            s.deleteAssignment,
+		"CreateTrustedTokenIssuer":              s.createTrustedTokenIssuer,
+		"UpdateTrustedTokenIssuer":              s.updateTrustedTokenIssuer,
+		"DeleteTrustedTokenIssuer":              s.deleteTrustedTokenIssuer,
+		"CreateApplication":                     s.createApplication,
+		"UpdateApplication":                     s.updateApplication,
+		"DeleteApplication":                     s.deleteApplication,
+		"PutApplicationGrant":                   s.putGrant,
+		"DeleteApplicationGrant":                s.deleteGrant,
+		"PutApplicationAuthenticationMethod":    s.putAuthenticationMethod,
+		"DeleteApplicationAuthenticationMethod": s.deleteAuthenticationMethod,
+		"PutApplicationAccessScope":             s.putAccessScope,
+		"DeleteApplicationAccessScope":          s.deleteAccessScope,
+		"PutApplicationAssignmentConfiguration": s.putAssignmentConfiguration,
+		"CreateApplicationAssignment":           s.createAssignment,
+		"DeleteApplicationAssignment":           s.deleteAssignment,
 	}
 }
 

@@ -104,7 +104,7 @@ type IdCGroup struct {
 	Name        string   `yaml:"name"`
 	GroupID     string   `yaml:"group_id,omitempty"`
 	Description string   `yaml:"description,omitempty"`
-	Members []string `yaml:"members"`
+	Members     []string `yaml:"members"`
 }
 
 // TrustedTokenIssuer maps an external issuer's claim to an identity-store attribute.
