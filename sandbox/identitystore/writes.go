@@ -37,7 +37,9 @@ func (s *Service) reads() map[string]json11.Operation {
 }
 
 // MembershipID is the id of a user's membership in a group.
-func MembershipID(groupID, userID string) string { return world.StableUUID("membership", groupID, userID) }
+func MembershipID(groupID, userID string) string {
+	return world.StableUUID("membership", groupID, userID)
+}
 
 func conflict(format string, a ...any) *awsproto.Error {
 	e := awsproto.Errorf(400, "ConflictException", format, a...)
