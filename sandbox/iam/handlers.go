@@ -10,6 +10,7 @@ import (
 
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/world"
 )
 
 // APIVersion is the awsQuery Version IAM accepts.
@@ -23,6 +24,8 @@ type Runtime interface {
 	Now() time.Time
 	RLock()
 	RUnlock()
+	// Change applies a write to a copy of the world (sandbox/env.Env.Change).
+	Change(f func(w *world.World) *awsproto.Error) *awsproto.Error
 }
 
 // Counter counts handled operations ("iam:GetRole").

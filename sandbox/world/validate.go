@@ -368,7 +368,7 @@ func (w *World) validateIAM(c *checker) {
 			c.policy(pp+".document", pol.Document, true)
 		}
 		for j, arn := range r.ManagedPolicies {
-			if !managed[arn] && !strings.HasPrefix(arn, "arn:aws:iam::aws:policy/") {
+			if !managed[arn] {
 				c.add(fmt.Sprintf("%s.managed_policies[%d]", p, j), "no managed policy has the ARN %q", arn)
 			}
 		}
