@@ -105,7 +105,9 @@ func roleName(req *request) (string, *awsproto.Error) {
 	return str(req, "RoleName", "roleName", true, 1, 64, nameRe)
 }
 
-func (s *Service) roleArn(name string) string { return "arn:aws:iam::" + s.store.Account + ":role/" + name }
+func (s *Service) roleArn(name string) string {
+	return "arn:aws:iam::" + s.store.Account + ":role/" + name
+}
 
 // document validates a policy document member and parses it.
 func document(req *request, name, member string) (string, *awsproto.Error) {
@@ -475,8 +477,12 @@ func (s *Service) changeAttachment(req *request, attach bool) (any, *awsproto.Er
 	})
 }
 
-func (s *Service) attachRolePolicy(req *request) (any, *awsproto.Error) { return s.changeAttachment(req, true) }
-func (s *Service) detachRolePolicy(req *request) (any, *awsproto.Error) { return s.changeAttachment(req, false) }
+func (s *Service) attachRolePolicy(req *request) (any, *awsproto.Error) {
+	return s.changeAttachment(req, true)
+}
+func (s *Service) detachRolePolicy(req *request) (any, *awsproto.Error) {
+	return s.changeAttachment(req, false)
+}
 
 // Reads that complete the write APIs.
 
