@@ -90,14 +90,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, rid: awsproto.NewRequestID()}
 	w.Header().Set("Date", h.Env.Now().Format(http.TimeFormat))
 	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	if rest == "s" { // ListAccessGrantsInstances: /v20180820/accessgrantsinstances
+		rest = "/../instances"
+	}
 	if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
 		h.Env.Stats.Inc("s3:Unsupported")
 		c.fail(awsproto.Errorf(http.StatusNotImplemented, "NotImplemented",
 			"the sandbox's S3 Control serves only the Access Grants instance (%s/…), not %s", Prefix, awsproto.Truncate(r.URL.Path, 100)))
 		return
-	}
-	if rest == "s" { // ListAccessGrantsInstances: /v20180820/accessgrantsinstances
-		rest = "/../instances"
 	}
 	op, id := resolve(r.Method, rest)
 	if op == "" {
