@@ -269,13 +269,13 @@ func (h *Handler) getDataAccess(c *call) {
 }
 
 type getInstanceResult struct {
-	XMLName                   xml.Name `xml:"http://awss3control.amazonaws.com/doc/2018-08-20/ GetAccessGrantsInstanceResult"`
-	AccessGrantsInstanceArn   string   `xml:"AccessGrantsInstanceArn"`
-	AccessGrantsInstanceID    string   `xml:"AccessGrantsInstanceId"`
-	IdentityCenterArn         string   `xml:"IdentityCenterArn,omitempty"`
-	IdentityCenterInstanceArn string   `xml:"IdentityCenterInstanceArn,omitempty"`
-	IdentityCenterApplicationArn string `xml:"IdentityCenterApplicationArn,omitempty"`
-	CreatedAt                 string   `xml:"CreatedAt"`
+	XMLName                      xml.Name `xml:"http://awss3control.amazonaws.com/doc/2018-08-20/ GetAccessGrantsInstanceResult"`
+	AccessGrantsInstanceArn      string   `xml:"AccessGrantsInstanceArn"`
+	AccessGrantsInstanceID       string   `xml:"AccessGrantsInstanceId"`
+	IdentityCenterArn            string   `xml:"IdentityCenterArn,omitempty"`
+	IdentityCenterInstanceArn    string   `xml:"IdentityCenterInstanceArn,omitempty"`
+	IdentityCenterApplicationArn string   `xml:"IdentityCenterApplicationArn,omitempty"`
+	CreatedAt                    string   `xml:"CreatedAt"`
 }
 
 func (h *Handler) getInstance(c *call) {

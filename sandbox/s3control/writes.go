@@ -519,5 +519,3 @@ func (c *call) empty() {
 	awsproto.SetRequestIDHeaders(c.w, awsproto.RestXMLWrapped, c.rid)
 	c.w.WriteHeader(http.StatusOK)
 }
-
-

@@ -95,8 +95,8 @@ func TestInstanceLifecycle(t *testing.T) {
 	}
 	g, err := c.CreateAccessGrant(ctx, &s3control.CreateAccessGrantInput{AccountId: acct, AccessGrantsLocationId: loc.AccessGrantsLocationId,
 		AccessGrantsLocationConfiguration: &types.AccessGrantsLocationConfiguration{S3SubPrefix: aws.String("analytics-data/emea/*")},
-		Grantee:    &types.Grantee{GranteeType: types.GranteeTypeDirectoryGroup, GranteeIdentifier: aws.String(groupID(sb, "emea-sales"))},
-		Permission: types.PermissionRead})
+		Grantee:                           &types.Grantee{GranteeType: types.GranteeTypeDirectoryGroup, GranteeIdentifier: aws.String(groupID(sb, "emea-sales"))},
+		Permission:                        types.PermissionRead})
 	if err != nil {
 		t.Fatal(err)
 	}
