@@ -47,6 +47,7 @@ type Sandbox struct {
 	server    *http.Server
 	listener  net.Listener
 	stopSweep chan struct{}
+	stateDir  string
 }
 
 // Options configure Start.
@@ -57,6 +58,11 @@ type Options struct {
 	WorldFile string
 	// WorldYAML is a world given inline; it wins over WorldFile.
 	WorldYAML []byte
+	// Bare starts from the bare world (world.Bare) when no world is given.
+	Bare bool
+	// StateDir keeps the live world across restarts: it is loaded from
+	// there when present, and every change is written there atomically.
+	StateDir string
 }
 
 // Start binds the listener, loads the world with the real endpoint, and
@@ -71,15 +77,7 @@ func Start(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	endpoint := "http://" + ln.Addr().String()
-	var w *world.World
-	switch {
-	case len(opts.WorldYAML) > 0:
-		w, err = world.Load(opts.WorldYAML, "world", endpoint)
-	case opts.WorldFile != "":
-		w, err = world.LoadFile(opts.WorldFile, endpoint)
-	default:
-		w, err = world.Default(endpoint)
-	}
+	w, err := chooseWorld(opts, endpoint)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -88,6 +86,12 @@ func Start(opts Options) (*Sandbox, error) {
 	if err != nil {
 		ln.Close()
 		return nil, err
+	}
+	if opts.StateDir != "" {
+		if err := s.keepState(opts.StateDir); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	s.listener = ln
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
@@ -127,6 +131,13 @@ func (s *Sandbox) Close() error {
 	if s.stopSweep != nil {
 		close(s.stopSweep)
 		s.stopSweep = nil
+	}
+	if s.stateDir != "" { // keep the S3 objects written since the last change
+		var err error
+		s.Env.Read(func() { err = s.writeState(s.Env.World) })
+		if err != nil && s.server == nil {
+			return err
+		}
 	}
 	if s.server == nil {
 		return nil
@@ -264,6 +275,8 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"operations": s.Env.Stats.Snapshot()})
 	case "/_sandbox/info":
 		writeJSON(w, 200, s.Info())
+	case "/_sandbox/world":
+		s.serveWorld(w, r)
 	case "/_sandbox/clock":
 		if r.Method == http.MethodPost {
 			var req struct {
@@ -311,6 +324,8 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 
 // Info is the /_sandbox/info document: everything a client needs to use the sandbox.
 func (s *Sandbox) Info() map[string]any {
+	s.Env.RLock()
+	defer s.Env.RUnlock()
 	w := s.Env.World
 	info := map[string]any{
 		"endpoint":   s.Endpoint,

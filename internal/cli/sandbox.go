@@ -17,7 +17,8 @@ const DefaultSandboxListen = "127.0.0.1:4577"
 func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
-	var listen, worldFile string
+	var listen, worldFile, stateDir string
+	var bare bool
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local emulator of the IdP, Identity Center, STS, S3, Access Grants and QuickSight",
@@ -26,10 +27,20 @@ the AWS CLI talk to it unchanged: point them at the printed URL
 (--endpoint-url, AWS_ENDPOINT_URL). Administrator credentials: test / test.
 
 When ready it prints the endpoint URL on one line. Ctrl-C or SIGTERM stops it.
-Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
+Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats, and
+/_sandbox/world, which exports the live state as a world file for --world.
+
+--bare starts an account with Identity Center, its users and groups, the
+buckets and the QuickSight data, but no trust configuration at all (no OIDC
+provider, roles, trusted token issuer, application or Access Grants): set it
+up with the AWS CLI or ` + "`tipctl setup`" + `. --state DIR keeps the live state
+across restarts; every change is written there atomically.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sb, err := startSandbox(listen, worldFile)
+			if bare && worldFile != "" {
+				return Errorf(ExitUsage, "use one of them", "--bare and --world both choose the starting world")
+			}
+			sb, err := startSandbox(sandbox.Options{Listen: listen, WorldFile: worldFile, Bare: bare, StateDir: stateDir})
 			if err != nil {
 				return err
 			}
@@ -47,6 +58,8 @@ Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", DefaultSandboxListen, "address to listen on (127.0.0.1:0 picks a free port)")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
+	cmd.Flags().BoolVar(&bare, "bare", false, "start from an account with no trust configuration (to rehearse the setup)")
+	cmd.Flags().StringVar(&stateDir, "state", "", "directory that keeps the live state across restarts (loaded from it when present)")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "world",
 		Short: "Print the default world as YAML, to copy and edit",
@@ -60,8 +73,9 @@ Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
 }
 
 // startSandbox starts a sandbox and turns its failures into CLI errors.
-func startSandbox(listen, worldFile string) (*sandbox.Sandbox, error) {
-	sb, err := sandbox.Start(sandbox.Options{Listen: listen, WorldFile: worldFile})
+func startSandbox(opts sandbox.Options) (*sandbox.Sandbox, error) {
+	listen := opts.Listen
+	sb, err := sandbox.Start(opts)
 	if err == nil {
 		return sb, nil
 	}

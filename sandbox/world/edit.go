@@ -156,3 +156,27 @@ func RandomUUID() string {
 	s := RandomHex(32)
 	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
 }
+
+// Bare loads the default world without any trust configuration: Identity
+// Center is enabled with the IdP's users and groups provisioned, and the
+// buckets, objects and QuickSight data exist, but there is no OIDC
+// provider, role, trusted token issuer, application, Access Grants
+// instance or grant. It is the account `tipctl setup` starts from.
+func Bare(endpoint string) (*World, error) {
+	w, err := Default(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	w.Source = "bare world"
+	w.IdentityCenter.TrustedTokenIssuers = nil
+	w.IdentityCenter.Applications = nil
+	w.IAM.OIDCProviders = nil
+	w.IAM.Roles = nil
+	w.IAM.ManagedPolicies = nil
+	w.S3.AccessGrants = AccessGrants{NoInstance: true, NoIdentityCenter: true}
+	w.QuickSight.SnapshotRole = ""
+	if err := w.Check(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
