@@ -613,7 +613,13 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 			return nil, invalidParameter("%s is not a context provider; use %s or %s",
 				awsproto.Truncate(c.ProviderArn, 128), auth.IdentityCenterProvider, auth.QuickSightProvider)
 		}
-		if !identityAllows(caller, "sts:SetContext", roleArn, cond) || !trustAllows(role, "sts:SetContext", pc, cond) {
+		// sts:RequestContextProviders is a key of SetContext only: the
+		// providers of the contexts the request sets.
+		setCond := map[string][]string{"sts:RequestContextProviders": {c.ProviderArn}}
+		for k, v := range cond {
+			setCond[k] = v
+		}
+		if !identityAllows(caller, "sts:SetContext", roleArn, setCond) || !trustAllows(role, "sts:SetContext", pc, setCond) {
 			return nil, deny("sts:SetContext")
 		}
 		opened, err := s.env.Sealer.OpenContext(c.Assertion, c.ProviderArn, now)
