@@ -134,6 +134,7 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	h.env.RLock()
 	defer h.env.RUnlock()
 	caller, e := h.env.Authenticate(r, body, awsproto.VerifyOptions{})
+	e = awsproto.JSONAuthError(e, awsproto.RestJSON)
 	if e != nil {
 		return nil, e
 	}

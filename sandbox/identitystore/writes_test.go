@@ -148,3 +148,25 @@ func TestBoto3Provisioning(t *testing.T) {
 		t.Fatalf("boto3 output:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestAuthErrorCodes: identitystore (awsJson1_1) names authentication
+// failures as JSON services do, with HTTP 400.
+func TestAuthErrorCodes(t *testing.T) {
+	sb := start(t, nil)
+	ctx := context.Background()
+	store := aws.String(sb.Env.World.IdentityCenter.IdentityStoreID)
+	for _, c := range []struct {
+		name  string
+		creds aws.CredentialsProvider
+		code  string
+	}{
+		{"unknown key", ststest.Static("AKIANOBODY", "x", ""), "UnrecognizedClientException"},
+		{"wrong secret", ststest.Static("test", "wrong", ""), "InvalidSignatureException"},
+	} {
+		c := c
+		t.Run(c.name, func(t *testing.T) {
+			_, err := identitystore.NewFromConfig(ststest.Config(sb, c.creds)).ListUsers(ctx, &identitystore.ListUsersInput{IdentityStoreId: store})
+			ststest.WantAPIError(t, err, c.code, 400)
+		})
+	}
+}

@@ -134,6 +134,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p, e := s.Env.Authenticate(r, body, awsproto.VerifyOptions{})
 	if e != nil {
+		e = awsproto.JSONAuthError(e, awsproto.RestJSON)
 		fail(e)
 		return
 	}

@@ -296,7 +296,7 @@ func TestAuthorizationAndStats(t *testing.T) {
 		t.Fatalf("denial %q does not name the action", msg)
 	}
 	_, err = client(sb, ststest.Static("test", "wrong", "")).DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: arn})
-	wantErr(t, err, "SignatureDoesNotMatch", 0)
+	wantErr(t, err, "InvalidSignatureException", 400)
 	if got := sb.Env.Stats.Get("sso:DescribeApplication"); got != 2 {
 		t.Fatalf("sso:DescribeApplication counted %d, want 2", got)
 	}

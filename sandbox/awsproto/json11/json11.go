@@ -101,7 +101,7 @@ func (a *API) serve(r *http.Request) (any, *awsproto.Error) {
 	}
 	caller, e := a.Runtime.Authenticate(r, body, awsproto.VerifyOptions{})
 	if e != nil {
-		return nil, e
+		return nil, awsproto.JSONAuthError(e, awsproto.JSON11)
 	}
 	if !write && a.State != nil {
 		a.State.RLock()
