@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
@@ -182,4 +183,25 @@ func TestBoto3Writes(t *testing.T) {
 	if string(out) != want {
 		t.Fatalf("boto3 output:\n%s\nwant:\n%s", out, want)
 	}
+}
+
+// TestScopedCredentialsCannotProbeKeys: credentials vended by Access Grants
+// may list only under a prefix condition, so a missing key is 403 for them
+// (S3 hides whether it exists), while the administrator sees 404.
+func TestScopedCredentialsCannotProbeKeys(t *testing.T) {
+	sb := start(t, "")
+	ctx := context.Background()
+	alice := enhanced(t, sb, "alice", []string{"emea-sales"}, time.Hour)
+	a, err := getDataAccess(t, sb, alice, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := &s3.GetObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("emea/no-such.csv")}
+	_, err = a.S3.GetObject(ctx, missing)
+	ststest.WantAPIError(t, err, "AccessDenied", 403)
+	if _, err := a.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("emea/customers.csv")}); err != nil {
+		t.Fatalf("a granted object: %v", err)
+	}
+	_, err = s3Client(sb, admin).GetObject(ctx, missing)
+	ststest.WantAPIError(t, err, "NoSuchKey", 404)
 }
