@@ -79,6 +79,9 @@ type Principal struct {
 
 	// Policies are the identity-based permission policies.
 	Policies []*iampolicy.Document
+	// SessionPolicies, when set, bound the session: a request must be
+	// allowed by Policies and by SessionPolicies (AssumeRole Policy/PolicyArns).
+	SessionPolicies []*iampolicy.Document
 	// Context is non-nil for identity-enhanced sessions.
 	Context *IdentityContext
 	// Admin marks the world's administrator (long-term keys).
@@ -99,7 +102,21 @@ func (p *Principal) Caller() *iampolicy.Caller {
 
 // Allowed evaluates p's identity policies for action on resource.
 func (p *Principal) Allowed(action, resource string, ctx map[string][]string) bool {
-	return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, p.Policies...) == iampolicy.Allow
+	return p.Decide(iampolicy.Request{Action: action, Resource: resource, Context: ctx}) == iampolicy.Allow
+}
+
+// Decide evaluates req against p's identity policies and, for a session
+// with session policies, against those too: the session may do only what
+// both allow, and an explicit deny in either wins.
+func (p *Principal) Decide(req iampolicy.Request) iampolicy.Decision {
+	d := iampolicy.Evaluate(req, p.Policies...)
+	if d != iampolicy.Allow || len(p.SessionPolicies) == 0 {
+		return d
+	}
+	if s := iampolicy.Evaluate(req, p.SessionPolicies...); s != iampolicy.Allow {
+		return s
+	}
+	return iampolicy.Allow
 }
 
 // Registry maps access key ids to principals.
