@@ -177,12 +177,14 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 		return h.jwtBearer(r.Context(), app, &req, now)
 	case GrantRefreshToken:
 		return h.refresh(app, &req, now)
-	case GrantAuthorizationCode, GrantTokenExchange:
-		return nil, oidcError("UnsupportedGrantTypeException", "the sandbox does not support the %s grant; use %s or %s",
-			req.GrantType, GrantJWTBearer, GrantRefreshToken)
+	case GrantTokenExchange:
+		return h.tokenExchange(app, &req, now)
+	case GrantAuthorizationCode:
+		return nil, oidcError("UnsupportedGrantTypeException", "the sandbox does not support the %s grant (it has no Identity Center sign-in page); use %s, %s or %s",
+			req.GrantType, GrantJWTBearer, GrantRefreshToken, GrantTokenExchange)
 	}
-	return nil, oidcError("UnsupportedGrantTypeException", "grantType %q is not supported; use %s or %s",
-		awsproto.Truncate(req.GrantType, 80), GrantJWTBearer, GrantRefreshToken)
+	return nil, oidcError("UnsupportedGrantTypeException", "grantType %q is not supported; use %s, %s or %s",
+		awsproto.Truncate(req.GrantType, 80), GrantJWTBearer, GrantRefreshToken, GrantTokenExchange)
 }
 
 func principalArn(p *auth.Principal) string {
