@@ -23,7 +23,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/quicksight"
-	"github.com/tipctl/tipctl/tip/quicksight/quicksighttest"
+	"github.com/tipctl/tipctl/sandbox/quicksight/quicksighttest"
 )
 
 // qsSandbox starts a sandbox and writes the default profile for it.

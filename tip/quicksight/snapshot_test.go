@@ -17,7 +17,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/sandbox/world"
 	"github.com/tipctl/tipctl/tip/quicksight"
-	"github.com/tipctl/tipctl/tip/quicksight/quicksighttest"
+	"github.com/tipctl/tipctl/sandbox/quicksight/quicksighttest"
 )
 
 // TestSnapshotAsQuickSightUser: alice's snapshot through GetIdentityContext
