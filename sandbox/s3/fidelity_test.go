@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -59,13 +60,16 @@ func TestListMultipartUploadsPages(t *testing.T) {
 		t.Skip("python3 with boto3 is not installed; the botocore paginator check is skipped")
 	}
 	script := `
-import boto3, sys
-s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+import boto3, botocore.config, sys
+cfg = botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=10, read_timeout=30)
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test", config=cfg)
 p = s3.get_paginator("list_multipart_uploads").paginate(Bucket="analytics-data", Prefix="mp/", PaginationConfig={"PageSize": 2})
 pages = list(p)
 print("%d %s" % (len(pages), ",".join(u["Key"] for pg in pages for u in pg.get("Uploads", []))))
 `
-	out, err := exec.Command("python3", "-c", script, sb.URL()).CombinedOutput()
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(pctx, "python3", "-c", script, sb.URL()).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "3 mp/a,mp/a,mp/b,mp/c,mp/d" {
 		t.Fatalf("botocore paginator: %v %s", err, out)
 	}
