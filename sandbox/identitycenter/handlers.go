@@ -377,21 +377,28 @@ func (h *OIDC) refresh(app *Application, req *createTokenWithIAMRequest, now tim
 	if !ok {
 		return nil, oidcError("InvalidGrantException", "the refresh token is unknown or was already used (refresh tokens rotate on every use)")
 	}
-	if rs.App != app {
+	// The directory may have changed since the token was issued (the
+	// state is rebuilt on every write): compare by ARN and use the user as
+	// the directory has them now (current groups; deleted users fail).
+	if rs.App.Arn != app.Arn {
 		h.state.PutRefresh(req.RefreshToken, rs)
 		return nil, oidcError("InvalidGrantException", "the refresh token was issued to another application")
 	}
 	if now.Unix() >= rs.Expires {
 		return nil, oidcError("InvalidGrantException", "the refresh token has expired; sign in again")
 	}
-	if e := checkAssigned(app, rs.User); e != nil {
+	user := h.state.UserByID(rs.User.UserID)
+	if user == nil {
+		return nil, oidcError("InvalidGrantException", "the user of the refresh token no longer exists in the identity store")
+	}
+	if e := checkAssigned(app, user); e != nil {
 		return nil, e
 	}
 	scopes, e := grantScopes(rs.Scopes, req.Scope)
 	if e != nil {
 		return nil, e
 	}
-	return h.issue(app, rs.User, scopes, rs.AuthTime, now)
+	return h.issue(app, user, scopes, rs.AuthTime, now)
 }
 
 // IssuerURL is the iss of tokens Identity Center issues for this instance.

@@ -10,8 +10,10 @@ import (
 	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	satypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 
 	"github.com/tipctl/tipctl/sandbox/auth"
+	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
@@ -83,5 +85,38 @@ func TestWritesTakeEffect(t *testing.T) {
 	}
 	if again := groupsOf(iss.Token(t, "alice@example.com", sb.Env.Now())); slices.Contains(again, "night-shift") {
 		t.Fatalf("alice's groups after leaving night-shift: %v", again)
+	}
+}
+
+// TestRefreshAcrossWrites: a refresh token issued before a write to the
+// world still works after it, and the refreshed context has the groups the
+// directory has now.
+func TestRefreshAcrossWrites(t *testing.T) {
+	sb, iss := ststest.Start(t, nil)
+	ctx := context.Background()
+	br := bridge(t, sb, iss)
+	appArn := ststest.AppArn(t, sb, appName)
+	out, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, iss.Token(t, "alice@example.com", sb.Env.Now())))
+	if err != nil || out.RefreshToken == nil {
+		t.Fatalf("CreateTokenWithIAM: %v", err)
+	}
+	ic := sb.Env.World.IdentityCenter
+	store := identitystore.NewFromConfig(ststest.Config(sb, ststest.Admin()))
+	g, err := store.CreateGroup(ctx, &identitystore.CreateGroupInput{IdentityStoreId: aws.String(ic.IdentityStoreID), DisplayName: aws.String("late-joiners")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateGroupMembership(ctx, &identitystore.CreateGroupMembershipInput{IdentityStoreId: aws.String(ic.IdentityStoreID),
+		GroupId: g.GroupId, MemberId: &istypes.MemberIdMemberUserId{Value: ic.User("alice").UserID}}); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
+		GrantType: aws.String(identitycenter.GrantRefreshToken), RefreshToken: out.RefreshToken})
+	if err != nil {
+		t.Fatalf("refresh after a write: %v", err)
+	}
+	c, err := sb.Env.Sealer.OpenContext(aws.ToString(ref.AwsAdditionalDetails.IdentityContext), auth.IdentityCenterProvider, sb.Env.Now())
+	if err != nil || !slices.Contains(c.GroupNames(), "late-joiners") {
+		t.Fatalf("refreshed context groups %v (%v)", c.GroupNames(), err)
 	}
 }
