@@ -138,7 +138,9 @@ type ReadError struct {
 func (e *ReadError) Error() string { return fmt.Sprintf("reading %s: %v", e.What, e.Err) }
 func (e *ReadError) Unwrap() error { return e.Err }
 
-func readErr(what, perm string, err error) error { return &ReadError{What: what, Permission: perm, Err: err} }
+func readErr(what, perm string, err error) error {
+	return &ReadError{What: what, Permission: perm, Err: err}
+}
 
 // notFound reports whether err is a modeled "does not exist" error.
 func notFound(err error) bool {

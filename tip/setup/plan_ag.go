@@ -81,7 +81,9 @@ func (e *engine) planAccessGrants(ctx context.Context) error {
 				e.locIDs[l] = aws.ToString(o.AccessGrantsLocationId)
 				return aws.ToString(o.AccessGrantsLocationArn), nil
 			},
-			record: func(a string) *Resource { return &Resource{Type: "access-grants-location", ID: e.locIDs[l], Arn: a, Name: l} }})
+			record: func(a string) *Resource {
+				return &Resource{Type: "access-grants-location", ID: e.locIDs[l], Arn: a, Name: l}
+			}})
 	}
 	wanted := map[string]bool{}
 	for _, g := range ag.Grants {

@@ -20,7 +20,7 @@ type Spec struct {
 	// Region of IAM Identity Center, STS and S3 Access Grants.
 	Region string `yaml:"region"`
 	// Endpoint, when set, receives every AWS call (the sandbox).
-	Endpoint string `yaml:"endpoint_url,omitempty"`
+	Endpoint string  `yaml:"endpoint_url,omitempty"`
 	IdP      SpecIdP `yaml:"idp"`
 	Roles    Roles   `yaml:"roles"`
 	// IdentityCenter is the trusted token issuer and the application.
