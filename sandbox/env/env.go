@@ -55,7 +55,7 @@ func New(w *world.World) (*Env, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func() { *e.IAM = *s }, nil
+		return func() { e.IAM.Replace(s) }, nil
 	})
 	for _, u := range store.UserList {
 		for _, k := range u.AccessKeys {
