@@ -103,6 +103,15 @@ type deadlineBody struct {
 	done    bool
 }
 
+// restartBodyDeadline gives r's body its full time again from now (after
+// a delay the sandbox itself injected).
+func restartBodyDeadline(r *http.Request) {
+	if b, ok := r.Body.(*deadlineBody); ok && !b.done {
+		b.start = time.Now().Add(-time.Duration(b.n/MinBodyRate) * time.Second)
+		_ = b.rc.SetReadDeadline(b.deadline())
+	}
+}
+
 func (b *deadlineBody) deadline() time.Time {
 	return b.start.Add(b.timeout + time.Duration(b.n/MinBodyRate)*time.Second)
 }
