@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -80,7 +81,9 @@ func endpointFor(requested string, bound net.Addr) string {
 // read error and its connection is closed, while a large upload at a
 // reasonable rate is not cut. The deadline is lifted once the body is read
 // to its end: the server then watches the connection for a client that
-// goes away, and a handler that runs long must not look aborted.
+// goes away, and a handler that runs long must not look aborted. A body
+// not read to its end keeps the deadline, which also bounds the server's
+// discarding of its rest after the handler.
 func limitBody(w http.ResponseWriter, r *http.Request, bodyTimeout time.Duration) {
 	if bodyTimeout <= 0 || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return
@@ -120,9 +123,12 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
 	switch {
-	case err != nil && !b.done:
+	case err == io.EOF && !b.done:
 		b.done = true
 		_ = b.rc.SetReadDeadline(time.Time{})
+	case err != nil:
+		// A timeout (or a broken connection) keeps its deadline, so that the
+		// server's discarding of the rest of the body fails as fast.
 	case b.n >= b.next:
 		b.next = b.n + MinBodyRate
 		_ = b.rc.SetReadDeadline(b.deadline())
@@ -184,3 +190,17 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// replay is a body that yields what was read of a request body, then the
+// error that ended the read (a timeout, a broken connection), so that the
+// handler sees an incomplete body as incomplete.
+func replay(read []byte, err error) io.ReadCloser {
+	if err == nil {
+		return io.NopCloser(bytes.NewReader(read))
+	}
+	return io.NopCloser(io.MultiReader(bytes.NewReader(read), errReader{err}))
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -6,7 +6,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -216,6 +215,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	restartBodyDeadline(r) // an injected delay does not count against the client
 	h.ServeHTTP(w, r)
 }
 
@@ -263,8 +263,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 		return SvcS3Control, awsproto.RestXMLWrapped
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") && (path == "/" || path == "") {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, awsproto.MaxAPIBody+1))
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		body, err := io.ReadAll(io.LimitReader(r.Body, awsproto.MaxAPIBody+1))
+		r.Body = replay(body, err)
 		form, _ := url.ParseQuery(string(body))
 		if strings.Contains(r.Header.Get("Authorization"), "/iam/") || iamActions[form.Get("Action")] {
 			return SvcIAM, awsproto.Query
