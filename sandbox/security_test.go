@@ -16,6 +16,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
@@ -208,5 +210,50 @@ func TestPresignedURLFromTheFuture(t *testing.T) {
 	}
 	if status, body := get(t, presign(t, sb, path, region, now.Add(-2*time.Hour), 3600)); status != 403 || !strings.Contains(body, "Request has expired") {
 		t.Errorf("an expired URL: %d %s", status, body)
+	}
+}
+
+// TestPresignedSTSStillVerifies: outside S3 a presigned request signs the
+// hash of its (empty) body; a presigned GetCallerIdentity, the shape EKS
+// tokens use, is accepted, and refused once its query is changed.
+func TestPresignedSTSStillVerifies(t *testing.T) {
+	sb := ststest.Sandbox(t, nil)
+	// X-Amz-Expires goes in the query before signing, as EKS token generators do.
+	expires := func(stack *middleware.Stack) error {
+		return stack.Build.Add(middleware.BuildMiddlewareFunc("expires", func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+			if req, ok := in.Request.(*smithyhttp.Request); ok {
+				q := req.URL.Query()
+				q.Set("X-Amz-Expires", "60")
+				req.URL.RawQuery = q.Encode()
+			}
+			return next.HandleBuild(ctx, in)
+		}), middleware.After)
+	}
+	p, err := sts.NewPresignClient(ststest.STS(sb, ststest.Admin())).PresignGetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{},
+		func(o *sts.PresignOptions) { o.ClientOptions = append(o.ClientOptions, func(o *sts.Options) { o.APIOptions = append(o.APIOptions, expires) }) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(p.Method, p.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range p.SignedHeader {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	status, body := send(t, req, "")
+	if status != 200 || !strings.Contains(body, ":user/admin") {
+		t.Fatalf("presigned GetCallerIdentity: %d %s", status, body)
+	}
+	req, _ = http.NewRequest(p.Method, p.URL+"&RoleSessionName=added", nil)
+	if status, body := send(t, req, ""); status != 403 || !strings.Contains(body, "SignatureDoesNotMatch") {
+		t.Errorf("presigned URL with a parameter added: %d %s", status, body)
+	}
+	req, _ = http.NewRequest(p.Method, p.URL, nil)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if status, body := send(t, req, "RoleSessionName=added"); status != 403 || !strings.Contains(body, "SignatureDoesNotMatch") {
+		t.Errorf("presigned URL with a body added: %d %s", status, body)
 	}
 }
