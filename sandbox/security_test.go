@@ -230,7 +230,9 @@ func TestPresignedSTSStillVerifies(t *testing.T) {
 		}), middleware.After)
 	}
 	p, err := sts.NewPresignClient(ststest.STS(sb, ststest.Admin())).PresignGetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{},
-		func(o *sts.PresignOptions) { o.ClientOptions = append(o.ClientOptions, func(o *sts.Options) { o.APIOptions = append(o.APIOptions, expires) }) })
+		func(o *sts.PresignOptions) {
+			o.ClientOptions = append(o.ClientOptions, func(o *sts.Options) { o.APIOptions = append(o.APIOptions, expires) })
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
