@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +17,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
@@ -219,5 +224,30 @@ func TestSlowClientsAreCut(t *testing.T) {
 		if errors.As(err, &ne) && ne.Timeout() {
 			t.Errorf("%s: the connection was still open after 20 s", c.name)
 		}
+	}
+}
+
+// TestMaxObjectSizeIsConfigurable: Options.MaxObjectSize (tipctl sandbox
+// --max-object-size) bounds an upload, refused from its Content-Length
+// before its body is read.
+func TestMaxObjectSizeIsConfigurable(t *testing.T) {
+	sb, err := sandbox.Start(sandbox.Options{MaxObjectSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Close() })
+	ctx := context.Background()
+	c := s3Client(sb, sb.Env.World.Region)
+	put := func(n int) error {
+		_, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("quicksight-snapshots"), Key: aws.String("sized.bin"),
+			Body: bytes.NewReader(bytes.Repeat([]byte("x"), n))})
+		return err
+	}
+	if err := put(1024); err != nil {
+		t.Fatalf("1024 bytes: %v", err)
+	}
+	msg := ststest.WantAPIError(t, put(1025), "EntityTooLarge", 400)
+	if !strings.Contains(msg, "1024") {
+		t.Errorf("message %q does not give the limit", msg)
 	}
 }
