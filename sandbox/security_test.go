@@ -202,7 +202,8 @@ func TestPresignedURLFromTheFuture(t *testing.T) {
 		t.Errorf("a URL signed a year ahead: %d %s", status, body)
 	}
 	status, body = get(t, presign(t, sb, path, "eu-west-1", now, 3600))
-	if status != 400 || !strings.Contains(body, "AuthorizationQueryParametersError") || !strings.Contains(body, "expecting &#39;"+region+"&#39;") {
+	if status != 400 || !strings.Contains(body, "AuthorizationQueryParametersError") || !strings.Contains(body, "expecting &#39;"+region+"&#39;") ||
+		!strings.Contains(body, "<Region>"+region+"</Region>") { // SDKs that redirect read <Region>
 		t.Errorf("a URL signed for eu-west-1: %d %s", status, body)
 	}
 	if status, body := get(t, presign(t, sb, path, region, now, 7*24*3600+1)); status < 400 {

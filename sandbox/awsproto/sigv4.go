@@ -320,11 +320,15 @@ func checkScope(sig *Signature, opt VerifyOptions) *Error {
 	got := Truncate(sig.Region, 40)
 	switch {
 	case opt.S3 && sig.Presigned:
-		return Errorf(http.StatusBadRequest, "AuthorizationQueryParametersError",
+		e := Errorf(http.StatusBadRequest, "AuthorizationQueryParametersError",
 			"Error parsing the X-Amz-Credential parameter; the region '%s' is wrong; expecting '%s'", got, opt.Region)
+		e.Fields = map[string]any{"Region": opt.Region}
+		return e
 	case opt.S3:
-		return Errorf(http.StatusBadRequest, "AuthorizationHeaderMalformed",
+		e := Errorf(http.StatusBadRequest, "AuthorizationHeaderMalformed",
 			"The authorization header is malformed; the region '%s' is wrong; expecting '%s'", got, opt.Region)
+		e.Fields = map[string]any{"Region": opt.Region}
+		return e
 	}
 	return Errorf(http.StatusForbidden, "SignatureDoesNotMatch",
 		"Credential should be scoped to a valid region, not '%s'. (This sandbox serves region '%s'.)", got, opt.Region)
