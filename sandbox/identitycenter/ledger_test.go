@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+
+	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
@@ -74,4 +78,33 @@ func TestReencodedAssertionIsStillUsed(t *testing.T) {
 	}
 	_, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, fresh))
 	wantError(t, err, "InvalidGrantException", 400)
+}
+
+// TestReencodedRefreshTokenIsUnknown: the refresh-token ledger is looked up
+// by the exact opaque token, so a re-encoded copy (the padding bit of its
+// last base64url character flipped) is unknown: it neither redeems nor
+// spends the real token.
+func TestReencodedRefreshTokenIsUnknown(t *testing.T) {
+	sb, iss := ststest.Start(t, nil)
+	ctx := context.Background()
+	br := bridge(t, sb, iss)
+	appArn := ststest.AppArn(t, sb, appName)
+	out, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, jwtBearer(appArn, iss.Token(t, "alice@example.com", sb.Env.Now())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := aws.ToString(out.RefreshToken)
+	last := strings.IndexByte(b64url, rt[len(rt)-1])
+	if last < 0 {
+		t.Fatalf("the refresh token does not end in a base64url character: %q", rt[len(rt)-1:])
+	}
+	refresh := func(tok string) error {
+		_, err := ststest.OIDC(sb, br).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn),
+			GrantType: aws.String(identitycenter.GrantRefreshToken), RefreshToken: aws.String(tok)})
+		return err
+	}
+	wantError(t, refresh(rt[:len(rt)-1]+string(b64url[last^1])), "InvalidGrantException", 400)
+	if err := refresh(rt); err != nil {
+		t.Fatalf("the real refresh token after its copy was refused: %v", err)
+	}
 }
