@@ -28,7 +28,13 @@ the AWS CLI talk to it unchanged: point them at the printed URL
 (--endpoint-url, AWS_ENDPOINT_URL). Administrator credentials: test / test.
 
 When ready it prints the endpoint URL on one line. Ctrl-C or SIGTERM stops it.
-Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
+Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats,
+/_sandbox/clock, /_sandbox/faults. They answer only to a loopback Host, and a
+POST or DELETE must carry the header X-Tipctl-Sandbox: 1.
+
+The sandbox listens on loopback only (127.0.0.1, [::1] or localhost): it
+hands out administrator keys and passwords. Another address needs
+--allow-remote.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if allowRemote && !sandbox.IsLoopbackListen(listen) {
