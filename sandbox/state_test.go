@@ -53,7 +53,7 @@ func TestBareAccount(t *testing.T) {
 	sb := startOpts(t, sandbox.Options{Bare: true})
 	ctx := context.Background()
 	cfg := ststest.Config(sb, ststest.Admin())
-	ic := sb.Env.World.IdentityCenter
+	ic := sb.Env.Snapshot().IdentityCenter
 	users, err := identitystore.NewFromConfig(cfg).ListUsers(ctx, &identitystore.ListUsersInput{IdentityStoreId: aws.String(ic.IdentityStoreID)})
 	if err != nil || len(users.Users) == 0 {
 		t.Fatalf("ListUsers = %v, %v", users, err)
@@ -90,7 +90,7 @@ func TestWorldRoundTrip(t *testing.T) {
 	sb := startOpts(t, sandbox.Options{})
 	ctx := context.Background()
 	cfg := ststest.Config(sb, ststest.Admin())
-	ic := sb.Env.World.IdentityCenter
+	ic := sb.Env.Snapshot().IdentityCenter
 	if _, err := awsiam.NewFromConfig(cfg).CreateRole(ctx, &awsiam.CreateRoleInput{RoleName: aws.String("round-trip"), AssumeRolePolicyDocument: aws.String(trustAdmin)}); err != nil {
 		t.Fatal(err)
 	}

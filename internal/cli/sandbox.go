@@ -18,7 +18,8 @@ func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
 	var listen, worldFile, stateDir string
-	var bare bool
+	var bare, allowRemote bool
+	var maxObject int64
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local emulator of the IdP, Identity Center, STS, S3, Access Grants and QuickSight",
@@ -27,20 +28,30 @@ the AWS CLI talk to it unchanged: point them at the printed URL
 (--endpoint-url, AWS_ENDPOINT_URL). Administrator credentials: test / test.
 
 When ready it prints the endpoint URL on one line. Ctrl-C or SIGTERM stops it.
-Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats, and
-/_sandbox/world, which exports the live state as a world file for --world.
+Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats,
+/_sandbox/clock, /_sandbox/faults, and /_sandbox/world, which exports the live
+state as a world file for --world. They answer only to a loopback Host, and a
+POST or DELETE must carry the header X-Tipctl-Sandbox: 1.
+
+The sandbox listens on loopback only (127.0.0.1, [::1] or localhost): it
+hands out administrator keys and passwords. Another address needs
+--allow-remote.
 
 --bare starts an account with Identity Center, its users and groups, the
 buckets and the QuickSight data, but no trust configuration at all (no OIDC
 provider, roles, trusted token issuer, application or Access Grants): set it
-up with the AWS CLI or ` + "`tipctl setup`" + `. --state DIR keeps the live state
-across restarts; every change is written there atomically.`,
+up with the AWS CLI. --state DIR keeps the live state across restarts; every
+change is written there atomically.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if bare && worldFile != "" {
 				return Errorf(ExitUsage, "use one of them", "--bare and --world both choose the starting world")
 			}
-			sb, err := startSandbox(sandbox.Options{Listen: listen, WorldFile: worldFile, Bare: bare, StateDir: stateDir})
+			if allowRemote && !sandbox.IsLoopbackListen(listen) {
+				app.say("tipctl sandbox: WARNING: listening on %s, beyond this machine: anyone who can reach it gets the administrator keys and every user's password (/_sandbox/info stays loopback-only, but test/test is well known)", listen)
+			}
+			sb, err := startSandbox(sandbox.Options{Listen: listen, WorldFile: worldFile, AllowRemote: allowRemote, MaxObjectSize: maxObject,
+				Bare: bare, StateDir: stateDir})
 			if err != nil {
 				return err
 			}
@@ -57,6 +68,8 @@ across restarts; every change is written there atomically.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", DefaultSandboxListen, "address to listen on (127.0.0.1:0 picks a free port)")
+	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address that is not loopback (the sandbox's keys and passwords become reachable from the network)")
+	cmd.Flags().Int64Var(&maxObject, "max-object-size", 0, "largest S3 object or upload body, in bytes (default 1 GiB)")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
 	cmd.Flags().BoolVar(&bare, "bare", false, "start from an account with no trust configuration (to rehearse the setup)")
 	cmd.Flags().StringVar(&stateDir, "state", "", "directory that keeps the live state across restarts (loaded from it when present)")
@@ -84,6 +97,9 @@ func startSandbox(opts sandbox.Options) (*sandbox.Sandbox, error) {
 	case errors.As(err, &werr):
 		return nil, &Error{Code: ExitConfig, Msg: "the world file has errors: " + strings.ReplaceAll(werr.Error(), "\n", "; "),
 			Fix: "fix them and start again (`tipctl sandbox world` prints a valid world)"}
+	case errors.Is(err, sandbox.ErrRemoteListen):
+		return nil, Errorf(ExitUsage, "listen on 127.0.0.1:PORT or [::1]:PORT, or add --allow-remote to serve the network on purpose",
+			"%s is not a loopback address: the sandbox would serve its administrator keys and users' passwords to the network", listen)
 	case errors.Is(err, syscall.EADDRINUSE):
 		return nil, Errorf(ExitUsage, "choose another with --listen 127.0.0.1:PORT, or 127.0.0.1:0 for any free port", "%s is already in use", listen)
 	}

@@ -74,11 +74,27 @@ func (e *Env) Change(f func(w *world.World) *awsproto.Error) *awsproto.Error {
 			return internal(err)
 		}
 	}
-	*e.World = *w
+	// Only the sections the write APIs change are replaced, so that the
+	// IdP, the account and the endpoint can be read without the lock.
+	e.World.IdentityCenter, e.World.IAM, e.World.S3.AccessGrants = w.IdentityCenter, w.IAM, w.S3.AccessGrants
+	e.World.QuickSight.Users, e.World.QuickSight.Groups = w.QuickSight.Users, w.QuickSight.Groups
+	e.World.QuickSight.Datasets, e.World.QuickSight.Dashboards = w.QuickSight.Datasets, w.QuickSight.Dashboards
 	for _, c := range commits {
 		c()
 	}
 	return nil
+}
+
+// Snapshot returns a copy of the live world, read under the lock (tests
+// and tools that look at the world while the sandbox serves writes).
+func (e *Env) Snapshot() *world.World {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	w, err := e.World.Clone()
+	if err != nil {
+		panic("sandbox: the live world cannot be copied: " + err.Error())
+	}
+	return w
 }
 
 // Export returns the live world as a world file.

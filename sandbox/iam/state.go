@@ -160,6 +160,12 @@ func New(w *world.World) (*Store, error) {
 	return s, nil
 }
 
+// Replace installs the roles, providers and managed policies of n (a store
+// built from a changed world); the account and the users never change.
+func (s *Store) Replace(n *Store) {
+	s.roles, s.RoleList, s.providers, s.Providers, s.Managed = n.roles, n.RoleList, n.providers, n.Providers, n.Managed
+}
+
 // RoleByArn finds a role by ARN (the path is ignored, as IAM does for lookups by name).
 func (s *Store) RoleByArn(arn string) (*Role, bool) {
 	prefix := "arn:aws:iam::" + s.Account + ":role/"

@@ -184,7 +184,7 @@ func TestWriteValidation(t *testing.T) {
 	viewer := client(sb, ststest.Static("AKIAVIEWER", "viewer-secret", ""))
 	_, err = viewer.CreateRole(ctx, &awsiam.CreateRoleInput{RoleName: aws.String("sneaky"), AssumeRolePolicyDocument: aws.String(adminTrust)})
 	wantErr(t, err, "AccessDenied", 403)
-	if _, ok := sb.Env.IAM.RoleByName("sneaky"); ok {
+	if sb.Env.Snapshot().IAM.Role("sneaky") != nil {
 		t.Fatal("a refused CreateRole created the role")
 	}
 }

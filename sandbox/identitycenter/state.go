@@ -279,8 +279,7 @@ func (s *State) Reload(w *world.World) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() {
-		s.InstanceArn, s.IdentityStoreID = n.InstanceArn, n.IdentityStoreID
-		s.Users, s.Groups, s.Issuers, s.Apps = n.Users, n.Groups, n.Issuers, n.Apps
-	}, nil
+	// The instance and the identity store never change: handlers may
+	// read them without the lock.
+	return func() { s.Users, s.Groups, s.Issuers, s.Apps = n.Users, n.Groups, n.Issuers, n.Apps }, nil
 }

@@ -26,7 +26,7 @@ func TestTokenExchange(t *testing.T) {
 	admin := ssoadmin.NewFromConfig(ststest.Config(sb, ststest.Admin()))
 	const scope = "s3:access_grants:read_write"
 
-	b, err := admin.CreateApplication(ctx, &ssoadmin.CreateApplicationInput{InstanceArn: aws.String(sb.Env.World.IdentityCenter.InstanceArn),
+	b, err := admin.CreateApplication(ctx, &ssoadmin.CreateApplicationInput{InstanceArn: aws.String(sb.Env.Snapshot().IdentityCenter.InstanceArn),
 		Name: aws.String("downstream"), ApplicationProviderArn: aws.String(world.CustomApplicationProvider)})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestTokenExchange(t *testing.T) {
 		t.Fatalf("exchange reply: issued %s, refresh %v, scopes %v", aws.ToString(out.IssuedTokenType), out.RefreshToken, out.Scope)
 	}
 	claims := ststest.DecodeJWT(t, aws.ToString(out.IdToken))
-	alice := sb.Env.World.IdentityCenter.User("alice").UserID
+	alice := sb.Env.Snapshot().IdentityCenter.User("alice").UserID
 	if claims["aud"] != aws.ToString(appB) || claims["sub"] != alice {
 		t.Fatalf("id token aud %v sub %v", claims["aud"], claims["sub"])
 	}

@@ -34,7 +34,7 @@ func TestWritesTakeEffect(t *testing.T) {
 	}
 
 	admin := ssoadmin.NewFromConfig(ststest.Config(sb, ststest.Admin()))
-	ic := sb.Env.World.IdentityCenter
+	ic := sb.Env.Snapshot().IdentityCenter
 	tti, err := admin.CreateTrustedTokenIssuer(ctx, &ssoadmin.CreateTrustedTokenIssuerInput{InstanceArn: aws.String(ic.InstanceArn),
 		Name: aws.String("other-idp"), TrustedTokenIssuerType: satypes.TrustedTokenIssuerTypeOidcJwt,
 		TrustedTokenIssuerConfiguration: &satypes.TrustedTokenIssuerConfigurationMemberOidcJwtConfiguration{Value: satypes.OidcJwtConfiguration{
@@ -100,7 +100,7 @@ func TestRefreshAcrossWrites(t *testing.T) {
 	if err != nil || out.RefreshToken == nil {
 		t.Fatalf("CreateTokenWithIAM: %v", err)
 	}
-	ic := sb.Env.World.IdentityCenter
+	ic := sb.Env.Snapshot().IdentityCenter
 	store := identitystore.NewFromConfig(ststest.Config(sb, ststest.Admin()))
 	g, err := store.CreateGroup(ctx, &identitystore.CreateGroupInput{IdentityStoreId: aws.String(ic.IdentityStoreID), DisplayName: aws.String("late-joiners")})
 	if err != nil {

@@ -21,7 +21,7 @@ func TestProvisioning(t *testing.T) {
 	sb := start(t, nil)
 	ctx := context.Background()
 	c := admin(sb)
-	store := aws.String(sb.Env.World.IdentityCenter.IdentityStoreID)
+	store := aws.String(sb.Env.Snapshot().IdentityCenter.IdentityStoreID)
 
 	u, err := c.CreateUser(ctx, &identitystore.CreateUserInput{IdentityStoreId: store, UserName: aws.String("frank"),
 		DisplayName: aws.String("Frank Field"), Name: &types.Name{GivenName: aws.String("Frank"), FamilyName: aws.String("Field")},
@@ -43,7 +43,7 @@ func TestProvisioning(t *testing.T) {
 	}
 
 	users, err := c.ListUsers(ctx, &identitystore.ListUsersInput{IdentityStoreId: store})
-	if err != nil || len(users.Users) != len(sb.Env.World.IdentityCenter.Users) {
+	if err != nil || len(users.Users) != len(sb.Env.Snapshot().IdentityCenter.Users) {
 		t.Fatalf("ListUsers = %d users, %v", len(users.Users), err)
 	}
 	d, err := c.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: store, UserId: u.UserId})
@@ -68,7 +68,7 @@ func TestProvisioning(t *testing.T) {
 	if err != nil || aws.ToString(mid.MembershipId) != aws.ToString(m.MembershipId) {
 		t.Fatalf("GetGroupMembershipId = %+v, %v", mid, err)
 	}
-	other := sb.Env.World.IdentityCenter.Groups[0].GroupID
+	other := sb.Env.Snapshot().IdentityCenter.Groups[0].GroupID
 	in, err := c.IsMemberInGroups(ctx, &identitystore.IsMemberInGroupsInput{IdentityStoreId: store,
 		MemberId: &types.MemberIdMemberUserId{Value: aws.ToString(u.UserId)}, GroupIds: []string{aws.ToString(g.GroupId), other}})
 	if err != nil || len(in.Results) != 2 || !in.Results[0].MembershipExists || in.Results[1].MembershipExists {
@@ -137,12 +137,12 @@ func TestBoto3Provisioning(t *testing.T) {
 		t.Skip("python3 with boto3 is not installed; the botocore cross-check is skipped")
 	}
 	sb := start(t, nil)
-	out, err := exec.Command("python3", "-c", boto3Provisioning, sb.URL(), sb.Env.World.IdentityCenter.IdentityStoreID).CombinedOutput()
+	out, err := exec.Command("python3", "-c", boto3Provisioning, sb.URL(), sb.Env.Snapshot().IdentityCenter.IdentityStoreID).CombinedOutput()
 	// The world is read after the script: it deleted what it created.
 	if err != nil {
 		t.Fatalf("boto3: %v\n%s", err, out)
 	}
-	ic := sb.Env.World.IdentityCenter
+	ic := sb.Env.Snapshot().IdentityCenter
 	want := fmt.Sprintf("users=%d\ngroups=%d\n", len(ic.Users)+1, len(ic.Groups)+1) + "gid=True\nmid=True\nmembers=1\nin=True\ngone=ResourceNotFoundException\n"
 	if string(out) != want {
 		t.Fatalf("boto3 output:\n%s\nwant:\n%s", out, want)
@@ -154,7 +154,7 @@ func TestBoto3Provisioning(t *testing.T) {
 func TestAuthErrorCodes(t *testing.T) {
 	sb := start(t, nil)
 	ctx := context.Background()
-	store := aws.String(sb.Env.World.IdentityCenter.IdentityStoreID)
+	store := aws.String(sb.Env.Snapshot().IdentityCenter.IdentityStoreID)
 	for _, c := range []struct {
 		name  string
 		creds aws.CredentialsProvider

@@ -15,7 +15,7 @@ func (s *State) Reload(w *world.World) (func(), error) {
 		return nil, err
 	}
 	return func() {
-		s.DefaultNamespace, s.Namespaces, s.Datasets, s.Dashboards = n.DefaultNamespace, n.Namespaces, n.Datasets, n.Dashboards
+		s.Namespaces, s.Datasets, s.Dashboards = n.Namespaces, n.Datasets, n.Dashboards
 		s.dashboards, s.users = n.dashboards, n.users
 	}, nil
 }

@@ -68,7 +68,7 @@ func TestUserAndGroupWrites(t *testing.T) {
 			names = append(names, aws.ToString(g.GroupName))
 		}
 	}
-	if len(names) != len(sb.Env.World.QuickSight.Groups) || !strings.Contains(strings.Join(names, ","), "nordics") {
+	if len(names) != len(sb.Env.Snapshot().QuickSight.Groups) || !strings.Contains(strings.Join(names, ","), "nordics") {
 		t.Fatalf("ListGroups pages: %v", names)
 	}
 	if _, err := c.DeleteGroupMembership(ctx, &qs.DeleteGroupMembershipInput{AwsAccountId: acct, Namespace: ns, GroupName: aws.String("nordics"), MemberName: aws.String("hank")}); err != nil {
@@ -116,7 +116,7 @@ func TestBoto3UserAndGroupWrites(t *testing.T) {
 		t.Skip("python3 with boto3 is not installed; the botocore cross-check is skipped")
 	}
 	sb, _ := start(t, nil)
-	n := len(sb.Env.World.QuickSight.Groups) + 1
+	n := len(sb.Env.Snapshot().QuickSight.Groups) + 1
 	out, err := exec.Command("python3", "-c", boto3QuickSightWrites, sb.URL()).CombinedOutput()
 	if err != nil {
 		t.Fatalf("boto3: %v\n%s", err, out)

@@ -394,5 +394,12 @@ func (s *State) Reload(w *world.World) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() { *s = *n }, nil
+	// Account and Region never change: handlers may read them without the lock.
+	return func() { s.Instance, s.Locations, s.Grants = n.Instance, n.Locations, n.Grants }, nil
+}
+
+// InstanceArn is the ARN of the account's Access Grants instance (whether
+// or not it exists), readable without the lock.
+func (s *State) InstanceArn() string {
+	return fmt.Sprintf("arn:aws:s3:%s:%s:access-grants/default", s.Region, s.Account)
 }

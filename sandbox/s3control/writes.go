@@ -173,7 +173,7 @@ func (h *Handler) createInstance(c *call, _ string) {
 			return
 		}
 	}
-	h.change(c, "s3:CreateAccessGrantsInstance", h.State.Instance.Arn, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:CreateAccessGrantsInstance", h.State.InstanceArn(), func(w *world.World) *awsproto.Error {
 		ag := &w.S3.AccessGrants
 		if !ag.NoInstance {
 			return conflict("AccessGrantsInstanceAlreadyExistsError", "Access Grants Instance already exists in account %s", w.AccountID)
@@ -190,7 +190,7 @@ func (h *Handler) createInstance(c *call, _ string) {
 }
 
 func (h *Handler) deleteInstance(c *call, _ string) {
-	h.change(c, "s3:DeleteAccessGrantsInstance", h.State.Instance.Arn, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:DeleteAccessGrantsInstance", h.State.InstanceArn(), func(w *world.World) *awsproto.Error {
 		if e := needInstance(w); e != nil {
 			return e
 		}
@@ -211,7 +211,7 @@ func (h *Handler) associate(c *call, _ string) {
 		c.fail(e)
 		return
 	}
-	h.change(c, "s3:AssociateAccessGrantsIdentityCenter", h.State.Instance.Arn, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:AssociateAccessGrantsIdentityCenter", h.State.InstanceArn(), func(w *world.World) *awsproto.Error {
 		if e := needInstance(w); e != nil {
 			return e
 		}
@@ -225,7 +225,7 @@ func (h *Handler) associate(c *call, _ string) {
 }
 
 func (h *Handler) dissociate(c *call, _ string) {
-	h.change(c, "s3:DissociateAccessGrantsIdentityCenter", h.State.Instance.Arn, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:DissociateAccessGrantsIdentityCenter", h.State.InstanceArn(), func(w *world.World) *awsproto.Error {
 		if e := needInstance(w); e != nil {
 			return e
 		}
@@ -258,7 +258,7 @@ func (h *Handler) putResourcePolicy(c *call, _ string) {
 		c.fail(awsproto.Errorf(http.StatusBadRequest, "MalformedPolicy", "Policy has invalid resource: %v", err))
 		return
 	}
-	h.change(c, "s3:PutAccessGrantsInstanceResourcePolicy", h.State.Instance.Arn, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:PutAccessGrantsInstanceResourcePolicy", h.State.InstanceArn(), func(w *world.World) *awsproto.Error {
 		if e := needInstance(w); e != nil {
 			return e
 		}
@@ -285,7 +285,7 @@ func (h *Handler) getResourcePolicy(c *call) {
 }
 
 func (h *Handler) deleteResourcePolicy(c *call, _ string) {
-	h.change(c, "s3:DeleteAccessGrantsInstanceResourcePolicy", h.State.Instance.Arn, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:DeleteAccessGrantsInstanceResourcePolicy", h.State.InstanceArn(), func(w *world.World) *awsproto.Error {
 		if e := needInstance(w); e != nil {
 			return e
 		}
@@ -295,7 +295,7 @@ func (h *Handler) deleteResourcePolicy(c *call, _ string) {
 }
 
 func (h *Handler) listInstances(c *call) {
-	if e := c.authorize("s3:ListAccessGrantsInstances", h.State.Instance.Arn); e != nil {
+	if e := c.authorize("s3:ListAccessGrantsInstances", h.State.InstanceArn()); e != nil {
 		c.fail(e)
 		return
 	}
@@ -358,7 +358,7 @@ func (h *Handler) createLocation(c *call, _ string) {
 		return
 	}
 	var id string
-	h.change(c, "s3:CreateAccessGrantsLocation", h.State.Instance.Arn, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:CreateAccessGrantsLocation", h.State.InstanceArn(), func(w *world.World) *awsproto.Error {
 		if e := needInstance(w); e != nil {
 			return e
 		}
@@ -385,7 +385,7 @@ func (h *Handler) createLocation(c *call, _ string) {
 }
 
 func (h *Handler) deleteLocation(c *call, id string) {
-	h.change(c, "s3:DeleteAccessGrantsLocation", h.State.Instance.Arn+"/location/"+id, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:DeleteAccessGrantsLocation", h.State.InstanceArn()+"/location/"+id, func(w *world.World) *awsproto.Error {
 		if e := needInstance(w); e != nil {
 			return e
 		}
@@ -439,7 +439,7 @@ func (h *Handler) createGrant(c *call, _ string) {
 		sub = req.Config.S3SubPrefix
 	}
 	var id string
-	h.change(c, "s3:CreateAccessGrant", h.State.Instance.Arn, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:CreateAccessGrant", h.State.InstanceArn(), func(w *world.World) *awsproto.Error {
 		if e := needInstance(w); e != nil {
 			return e
 		}
@@ -500,7 +500,7 @@ func granteeOf(w *world.World, typ, id string) (string, *awsproto.Error) {
 }
 
 func (h *Handler) deleteGrant(c *call, id string) {
-	h.change(c, "s3:DeleteAccessGrant", h.State.Instance.Arn+"/grant/"+id, func(w *world.World) *awsproto.Error {
+	h.change(c, "s3:DeleteAccessGrant", h.State.InstanceArn()+"/grant/"+id, func(w *world.World) *awsproto.Error {
 		if e := needInstance(w); e != nil {
 			return e
 		}

@@ -56,7 +56,7 @@ func TestInstanceLifecycle(t *testing.T) {
 		t.Fatalf("ListAccessGrantsInstances after delete = %+v, %v", list, err)
 	}
 
-	ic := sb.Env.World.IdentityCenter
+	ic := sb.Env.Snapshot().IdentityCenter
 	created, err := c.CreateAccessGrantsInstance(ctx, &s3control.CreateAccessGrantsInstanceInput{AccountId: acct, IdentityCenterArn: aws.String(ic.InstanceArn)})
 	if err != nil {
 		t.Fatal(err)

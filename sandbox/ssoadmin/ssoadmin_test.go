@@ -61,7 +61,7 @@ func client(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *ssoadmin.Client
 
 func admin(sb *sandbox.Sandbox) *ssoadmin.Client { return client(sb, ststest.Admin()) }
 
-func appArn(sb *sandbox.Sandbox) string { return sb.Env.World.IdentityCenter.Applications[0].Arn }
+func appArn(sb *sandbox.Sandbox) string { return sb.Env.Snapshot().IdentityCenter.Applications[0].Arn }
 
 func wantErr(t *testing.T, err error, code string, status int) string {
 	t.Helper()

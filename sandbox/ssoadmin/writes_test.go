@@ -24,8 +24,8 @@ func TestWriteLifecycle(t *testing.T) {
 	sb := start(t)
 	ctx := context.Background()
 	c := admin(sb)
-	inst := aws.String(sb.Env.World.IdentityCenter.InstanceArn)
-	alice := sb.Env.World.IdentityCenter.User("alice").UserID
+	inst := aws.String(sb.Env.Snapshot().IdentityCenter.InstanceArn)
+	alice := sb.Env.Snapshot().IdentityCenter.User("alice").UserID
 
 	tti, err := c.CreateTrustedTokenIssuer(ctx, &ssoadmin.CreateTrustedTokenIssuerInput{InstanceArn: inst, Name: aws.String("okta-prod"),
 		TrustedTokenIssuerType: types.TrustedTokenIssuerTypeOidcJwt,
@@ -216,12 +216,12 @@ func TestWritesNeedPermission(t *testing.T) {
 	sb := start(t)
 	ctx := context.Background()
 	c := client(sb, ststest.Static("AKIAAUDITOR", "auditor-secret", ""))
-	_, err := c.CreateApplication(ctx, &ssoadmin.CreateApplicationInput{InstanceArn: aws.String(sb.Env.World.IdentityCenter.InstanceArn),
+	_, err := c.CreateApplication(ctx, &ssoadmin.CreateApplicationInput{InstanceArn: aws.String(sb.Env.Snapshot().IdentityCenter.InstanceArn),
 		Name: aws.String("sneaky"), ApplicationProviderArn: aws.String(world.CustomApplicationProvider)})
 	wantErr(t, err, "AccessDeniedException", 400)
 	_, err = c.PutApplicationAssignmentConfiguration(ctx, &ssoadmin.PutApplicationAssignmentConfigurationInput{ApplicationArn: aws.String(appArn(sb)), AssignmentRequired: aws.Bool(false)})
 	wantErr(t, err, "AccessDeniedException", 400)
-	if len(sb.Env.World.IdentityCenter.Applications) != 1 || !sb.Env.World.IdentityCenter.Applications[0].AssignmentRequired {
+	if len(sb.Env.Snapshot().IdentityCenter.Applications) != 1 || !sb.Env.Snapshot().IdentityCenter.Applications[0].AssignmentRequired {
 		t.Fatal("a refused write changed the world")
 	}
 }
@@ -275,7 +275,7 @@ except c.exceptions.ResourceNotFoundException:
 func TestBoto3Writes(t *testing.T) {
 	requireBoto3(t)
 	sb := start(t)
-	ic := sb.Env.World.IdentityCenter
+	ic := sb.Env.Snapshot().IdentityCenter
 	out, err := exec.Command("python3", "-c", boto3Writes, sb.URL(), ic.InstanceArn, ic.User("alice").UserID).CombinedOutput()
 	if err != nil {
 		t.Fatalf("boto3: %v\n%s", err, out)
