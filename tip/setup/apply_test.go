@@ -1,0 +1,179 @@
+package setup_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+
+	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
+	"github.com/tipctl/tipctl/tip/setup"
+)
+
+func bareSandbox(t *testing.T) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.Start(sandbox.Options{Bare: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb
+}
+
+func testSpec(t *testing.T, sb *sandbox.Sandbox) *setup.Spec {
+	t.Helper()
+	s, err := setup.ParseSpec([]byte(fmt.Sprintf(`endpoint_url: %[1]s
+idp: {issuer: %[1]s/idp, audiences: [tipctl]}
+roles: {enhanced: {services: [s3ag]}}
+identity_center:
+  application: {name: tipctl, scopes: [s3:access_grants:read_write], assignment_required: true, assigned_groups: [emea-sales]}
+access_grants:
+  locations: [s3://analytics-data/]
+  grants: [{group: emea-sales, permission: READ, target: "s3://analytics-data/emea/*"}]
+profile: {name: t, provider: sandbox}
+`, sb.URL())), "tip-setup.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// failing fails every request whose X-Amz-Target ends in op while armed.
+type failing struct {
+	op    string
+	armed bool
+}
+
+func (f *failing) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.armed && strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+f.op) {
+		return nil, errors.New("injected network failure")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func clients(sb *sandbox.Sandbox, rt http.RoundTripper) *setup.Clients {
+	cfg := ststest.Config(sb, ststest.Admin())
+	cfg.HTTPClient = &http.Client{Transport: rt}
+	return setup.NewClients(cfg, sb.URL())
+}
+
+func plan(t *testing.T, c *setup.Clients, s *setup.Spec, st *setup.State) *setup.Plan {
+	t.Helper()
+	p, err := setup.MakePlan(context.Background(), c, s, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestApplyFailsMidwayThenResumes: a failure stops apply at the step,
+// named; the next apply makes only the remaining changes.
+func TestApplyFailsMidwayThenResumes(t *testing.T) {
+	sb := bareSandbox(t)
+	s := testSpec(t, sb)
+	st, _ := setup.LoadState(filepath.Join(t.TempDir(), "state.json"))
+	f := &failing{op: "PutApplicationGrant", armed: true}
+	c := clients(sb, f)
+	p := plan(t, c, s, st)
+	total := len(p.Changes)
+	res, err := setup.Apply(context.Background(), p, nil)
+	var se *setup.StepError
+	if !errors.As(err, &se) || se.Step != "application-grant tipctl/jwt-bearer" || !strings.Contains(se.Fix, "continues from the live state") {
+		t.Fatalf("apply with a failing step: %v", err)
+	}
+	done := len(res.Applied)
+	if done == 0 || done >= total {
+		t.Fatalf("%d of %d changes before the failure", done, total)
+	}
+	f.armed = false
+	p2 := plan(t, c, s, st)
+	// Nothing already made is planned again (a new application's default
+	// assignment configuration may already match the file).
+	if len(p2.Changes) == 0 || len(p2.Changes) > total-done || p2.Changes[0].Step() != "application-grant tipctl/jwt-bearer" {
+		t.Fatalf("resume plan has %d changes (at most %d), %+v", len(p2.Changes), total-done, p2.Changes)
+	}
+	for _, a := range res.Applied {
+		for _, c := range p2.Changes {
+			if c.Step() == a.Change.Step() && c.Action == setup.Create {
+				t.Fatalf("%s was made before the failure and is planned again", c.Step())
+			}
+		}
+	}
+	if _, err := setup.Apply(context.Background(), p2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p3 := plan(t, c, s, st); !p3.Empty() {
+		t.Fatalf("after resume: %+v", p3.Changes)
+	}
+}
+
+// TestPlanDiffs: drift made behind setup's back shows as changes with
+// their reason, and apply repairs it.
+func TestPlanDiffs(t *testing.T) {
+	sb := bareSandbox(t)
+	s := testSpec(t, sb)
+	st, _ := setup.LoadState(filepath.Join(t.TempDir(), "state.json"))
+	c := clients(sb, http.DefaultTransport)
+	if _, err := setup.Apply(context.Background(), plan(t, c, s, st), nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// A wider trust on the enhanced role, a scope removed, assignment no longer required.
+	if _, err := c.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("tip-enhanced"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":["sts:AssumeRole","sts:SetContext"]}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	p := plan(t, c, s, st)
+	app := ""
+	for _, r := range st.Resources {
+		if r.Type == "application" {
+			app = r.Arn
+		}
+	}
+	if _, err := c.SSO.DeleteApplicationAccessScope(ctx, &ssoadmin.DeleteApplicationAccessScopeInput{ApplicationArn: aws.String(app),
+		Scope: aws.String("s3:access_grants:read_write")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SSO.PutApplicationAssignmentConfiguration(ctx, &ssoadmin.PutApplicationAssignmentConfigurationInput{ApplicationArn: aws.String(app),
+		AssignmentRequired: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	p = plan(t, c, s, st)
+	var got []string
+	for _, ch := range p.Changes {
+		got = append(got, string(ch.Action)+" "+ch.Step()+": "+ch.Reason)
+	}
+	want := []string{
+		"change iam-role tip-enhanced: its trust policy differs from the least-privilege one",
+		"create application-scope tipctl/s3:access_grants:read_write: scope in the file",
+		"change application-assignments tipctl: assignment required should be true",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := setup.Apply(ctx, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := plan(t, c, s, st); !p.Empty() {
+		t.Fatalf("after repair: %+v", p.Changes)
+	}
+}
+
+func TestSpecErrorsHaveLines(t *testing.T) {
+	_, err := setup.ParseSpec([]byte("idp:\n  issuer: https://idp.example\n  audiences: [a]\nroles:\n  bridge:\n    name: \"bad name!\"\n"), "f.yaml")
+	if err == nil || err.Error() != `f.yaml:6: roles.bridge.name: "bad name!" is not a valid IAM role name` {
+		t.Fatalf("%v", err)
+	}
+	_, err = setup.ParseSpec([]byte("idp:\n  issuer: https://idp.example\n  audiense: [a]\n"), "f.yaml")
+	if err == nil || !strings.HasPrefix(err.Error(), "f.yaml:3: field audiense not found") {
+		t.Fatalf("%v", err)
+	}
+}
