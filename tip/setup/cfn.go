@@ -151,43 +151,10 @@ func allow(sid string, actions []string, resource any) M {
 	return M{{"Sid", sid}, {"Effect", "Allow"}, {"Action", actions}, {"Resource", resource}}
 }
 
-// servicePolicy is the least-privilege policy of one template service.
+// servicePolicy is the least-privilege policy of one template service
+// (the shared builder, with Fn::Sub ARNs).
 func servicePolicy(svc string) M {
-	arn := func(service, resource string) M {
-		return sub("arn:${AWS::Partition}:" + service + ":${AWS::Region}:${AWS::AccountId}:" + resource)
-	}
-	var stmts []M
-	switch svc {
-	case ServiceAthena:
-		stmts = []M{
-			allow("AthenaQueries", []string{"athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution",
-				"athena:GetQueryResults", "athena:ListQueryExecutions", "athena:GetWorkGroup"}, []M{arn("athena", "workgroup/*")}),
-			allow("AthenaCatalog", []string{"athena:GetDataCatalog", "athena:ListDatabases", "athena:GetDatabase",
-				"athena:ListTableMetadata", "athena:GetTableMetadata"}, []M{arn("athena", "datacatalog/*")}),
-			allow("GlueCatalogRead", []string{"glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables",
-				"glue:GetPartition", "glue:GetPartitions"}, []M{arn("glue", "catalog"), arn("glue", "database/*"), arn("glue", "table/*")}),
-		}
-	case ServiceRedshiftData:
-		stmts = []M{
-			allow("RedshiftDataOnWorkgroupsAndClusters", []string{"redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement",
-				"redshift-data:ListDatabases", "redshift-data:ListSchemas", "redshift-data:ListTables", "redshift-data:DescribeTable"},
-				[]M{arn("redshift-serverless", "workgroup/*"), arn("redshift", "cluster:*")}),
-			// These operations act on statement ids and support no resource-level permissions.
-			allow("RedshiftDataOwnStatements", []string{"redshift-data:DescribeStatement", "redshift-data:GetStatementResult",
-				"redshift-data:CancelStatement", "redshift-data:ListStatements"}, "*"),
-		}
-	case ServiceS3AG:
-		stmts = []M{allow("S3AccessGrants", []string{"s3:GetDataAccess", "s3:ListCallerAccessGrants"},
-			arn("s3", "access-grants/default"))}
-	case ServiceQuickSight:
-		stmts = []M{allow("QuickSightSnapshots", []string{"quicksight:StartDashboardSnapshotJob",
-			"quicksight:DescribeDashboardSnapshotJob", "quicksight:DescribeDashboardSnapshotJobResult"}, arn("quicksight", "dashboard/*"))}
-	case ServiceQBusiness:
-		stmts = []M{allow("QBusinessChat", []string{"qbusiness:Chat", "qbusiness:ChatSync", "qbusiness:ListConversations",
-			"qbusiness:ListMessages", "qbusiness:DeleteConversation", "qbusiness:PutFeedback", "qbusiness:GetChatControlsConfiguration"},
-			arn("qbusiness", "application/*"))}
-	}
-	return M{{"PolicyName", "tip-" + svc}, {"PolicyDocument", policyDoc(stmts...)}}
+	return M{{"PolicyName", "tip-" + svc}, {"PolicyDocument", EnhancedServicePolicy(svc, templateArns)}}
 }
 
 // Template builds the CloudFormation template: Parameters, the OIDC
@@ -215,23 +182,11 @@ func Template(o TemplateOptions) (M, error) {
 		provider = append(provider, KV{"ThumbprintList", []string{o.Thumbprint}})
 	}
 
-	cond := M{{hp + ":aud", ref("Audience")}}
-	if o.SubjectClaim != "" {
-		cond = append(cond, KV{hp + ":sub", o.SubjectClaim})
-	}
-	bridgeTrust := policyDoc(M{
-		{"Sid", "TrustIdPTokens"}, {"Effect", "Allow"},
-		{"Principal", M{{"Federated", ref("OIDCProvider")}}},
-		{"Action", "sts:AssumeRoleWithWebIdentity"},
-		{"Condition", M{{"StringEquals", cond}}},
-	})
+	bridgeTrust := BridgeTrust(ref("OIDCProvider"), hp, ref("Audience"), o.SubjectClaim)
 	// The enhanced role's ARN is built from its name: a GetAtt would make
 	// the two roles depend on each other.
 	enhancedArn := sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${EnhancedRoleName}")
-	bridgePolicy := M{{"PolicyName", "tip-token-exchange"}, {"PolicyDocument", policyDoc(
-		allow("ExchangeIdPTokenWithIdentityCenter", []string{"sso-oauth:CreateTokenWithIAM"}, ref("IdentityCenterApplicationArn")),
-		allow("AssumeIdentityEnhancedRole", []string{"sts:AssumeRole", "sts:SetContext"}, enhancedArn),
-	)}}
+	bridgePolicy := M{{"PolicyName", "tip-token-exchange"}, {"PolicyDocument", BridgePermissions(ref("IdentityCenterApplicationArn"), enhancedArn)}}
 	bridge := M{{"Type", "AWS::IAM::Role"}, {"Properties", M{
 		{"RoleName", ref("BridgeRoleName")},
 		{"Description", "tipctl bridge role: assumed with the IdP token, exchanges it with IAM Identity Center (CreateTokenWithIAM)"},
@@ -240,11 +195,7 @@ func Template(o TemplateOptions) (M, error) {
 		{"Policies", []M{bridgePolicy}},
 	}}}
 
-	enhancedTrust := policyDoc(M{
-		{"Sid", "TrustBridgeRoleWithIdentityContext"}, {"Effect", "Allow"},
-		{"Principal", M{{"AWS", getAtt("BridgeRole", "Arn")}}},
-		{"Action", []string{"sts:AssumeRole", "sts:SetContext"}},
-	})
+	enhancedTrust := EnhancedTrust(getAtt("BridgeRole", "Arn"))
 	enhancedProps := M{
 		{"RoleName", ref("EnhancedRoleName")},
 		{"Description", "tipctl identity-enhanced role: its sessions carry the person's IAM Identity Center identity"},
