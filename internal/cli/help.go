@@ -17,7 +17,7 @@ var exitCodes = []struct {
 }{
 	{ExitOK, "ok", "success"},
 	{ExitFailure, "failure", "anything not listed below; `tipctl diag` also exits 1 when a check fails"},
-	{ExitUsage, "usage", "bad flags or arguments, or a confirmation needed but not possible (pass --yes)"},
+	{ExitUsage, "usage", "bad flags or arguments, or a confirmation needed but not possible (pass --yes); `tipctl setup plan` also exits 2 when there are changes (terraform plan -detailed-exitcode)"},
 	{ExitConfig, "config", "missing or invalid profile or configuration, or the secret store cannot be opened"},
 	{ExitAuth, "auth", "login required: no session, or the IdP session expired (run `tipctl auth login`)"},
 	{ExitAWS, "aws", "an AWS (or sandbox) service refused the request; the message names the call and its error code"},
