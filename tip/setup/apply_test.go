@@ -2,9 +2,9 @@ package setup_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
+	"github.com/tipctl/tipctl/sandbox/world"
 	"github.com/tipctl/tipctl/tip/setup"
 )
 
@@ -46,23 +47,32 @@ profile: {name: t, provider: sandbox}
 	return s
 }
 
-// failing fails every request whose X-Amz-Target ends in op while armed.
-type failing struct {
-	op    string
-	armed bool
-}
-
-func (f *failing) RoundTrip(r *http.Request) (*http.Response, error) {
-	if f.armed && strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+f.op) {
-		return nil, errors.New("injected network failure")
+// sandboxWithLimitedAdmin starts a bare sandbox with a second
+// administrator whose identity policy denies one action.
+func sandboxWithLimitedAdmin(t *testing.T, denied string) *sandbox.Sandbox {
+	t.Helper()
+	w, err := world.Bare("http://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	w.IAM.Users = append(w.IAM.Users, world.IAMUser{Name: "limited",
+		AccessKeys: []world.AccessKey{{ID: "AKIALIMITEDADMIN0001", Secret: "limited-secret"}},
+		Policies: []world.Policy{{JSON: json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},` +
+			`{"Effect":"Deny","Action":"` + denied + `","Resource":"*"}]}`)}}})
+	b, err := w.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sandbox.Start(sandbox.Options{WorldYAML: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb
 }
 
-func clients(sb *sandbox.Sandbox, rt http.RoundTripper) *setup.Clients {
-	cfg := ststest.Config(sb, ststest.Admin())
-	cfg.HTTPClient = &http.Client{Transport: rt}
-	return setup.NewClients(cfg, sb.URL())
+func clients(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *setup.Clients {
+	return setup.NewClients(ststest.Config(sb, creds), sb.URL())
 }
 
 func plan(t *testing.T, c *setup.Clients, s *setup.Spec, st *setup.State) *setup.Plan {
@@ -74,26 +84,28 @@ func plan(t *testing.T, c *setup.Clients, s *setup.Spec, st *setup.State) *setup
 	return p
 }
 
-// TestApplyFailsMidwayThenResumes: a failure stops apply at the step,
-// named; the next apply makes only the remaining changes.
+// TestApplyFailsMidwayThenResumes: an identity policy that denies one
+// step stops apply there, with the step and the permission to allow; the
+// next apply (by an administrator allowed it) makes only the remaining
+// changes.
 func TestApplyFailsMidwayThenResumes(t *testing.T) {
-	sb := bareSandbox(t)
+	sb := sandboxWithLimitedAdmin(t, "sso:PutApplicationGrant")
 	s := testSpec(t, sb)
 	st, _ := setup.LoadState(filepath.Join(t.TempDir(), "state.json"))
-	f := &failing{op: "PutApplicationGrant", armed: true}
-	c := clients(sb, f)
+	c := clients(sb, ststest.Static("AKIALIMITEDADMIN0001", "limited-secret", ""))
 	p := plan(t, c, s, st)
 	total := len(p.Changes)
 	res, err := setup.Apply(context.Background(), p, nil)
 	var se *setup.StepError
-	if !errors.As(err, &se) || se.Step != "application-grant tipctl/jwt-bearer" || !strings.Contains(se.Fix, "continues from the live state") {
+	if !errors.As(err, &se) || se.Step != "application-grant tipctl/jwt-bearer" ||
+		se.Fix != "allow sso:PutApplicationGrant to the credentials' identity, then run `tipctl setup apply` again: it continues from the live state" {
 		t.Fatalf("apply with a failing step: %v", err)
 	}
 	done := len(res.Applied)
 	if done == 0 || done >= total {
 		t.Fatalf("%d of %d changes before the failure", done, total)
 	}
-	f.armed = false
+	c = clients(sb, ststest.Admin())
 	p2 := plan(t, c, s, st)
 	// Nothing already made is planned again (a new application's default
 	// assignment configuration may already match the file).
@@ -121,7 +133,7 @@ func TestPlanDiffs(t *testing.T) {
 	sb := bareSandbox(t)
 	s := testSpec(t, sb)
 	st, _ := setup.LoadState(filepath.Join(t.TempDir(), "state.json"))
-	c := clients(sb, http.DefaultTransport)
+	c := clients(sb, ststest.Admin())
 	if _, err := setup.Apply(context.Background(), plan(t, c, s, st), nil); err != nil {
 		t.Fatal(err)
 	}

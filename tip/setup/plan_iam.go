@@ -33,7 +33,9 @@ func (e *engine) planProvider(ctx context.Context) error {
 				}
 				return aws.ToString(o.OpenIDConnectProviderArn), nil
 			},
-			record: func(a string) *Resource { return &Resource{Type: "oidc-provider", ID: a, Arn: a} }})
+			record: func(a string) *Resource {
+				return &Resource{Type: "oidc-provider", ID: a, Arn: a, Name: IssuerHostPath(idp.Issuer)}
+			}})
 		return nil
 	}
 	if err != nil {

@@ -71,7 +71,7 @@ func (e *engine) planIssuer(ctx context.Context) error {
 			e.ttiArn = aws.ToString(o.TrustedTokenIssuerArn)
 			return e.ttiArn, nil
 		},
-		record: func(a string) *Resource { return &Resource{Type: "trusted-token-issuer", ID: a, Arn: a} }})
+		record: func(a string) *Resource { return &Resource{Type: "trusted-token-issuer", ID: a, Arn: a, Name: name} }})
 	return nil
 }
 
@@ -102,7 +102,7 @@ func (e *engine) planApplication(ctx context.Context) error {
 			e.appArn = aws.ToString(o.ApplicationArn)
 			return e.appArn, nil
 		},
-		record: func(a string) *Resource { return &Resource{Type: "application", ID: a, Arn: a} }})
+		record: func(a string) *Resource { return &Resource{Type: "application", ID: a, Arn: a, Name: name} }})
 	return nil
 }
 
