@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -255,7 +254,7 @@ func newSetupDestroyCmd(app *App, file *string) *cobra.Command {
 				fmt.Fprintln(app.Stdout, "Nothing to destroy: the state records no resources.")
 				return nil
 			}
-			_, err = setup.Apply(context.WithoutCancel(cmd.Context()), p, func(a setup.Applied) {
+			_, err = setup.Apply(cmd.Context(), p, func(a setup.Applied) {
 				fmt.Fprintf(app.Stdout, "deleted %-28s %s\n", a.Change.Step(), a.Arn)
 			})
 			if err != nil {

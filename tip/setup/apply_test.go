@@ -189,3 +189,48 @@ func TestSpecErrorsHaveLines(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// TestDestroyRemovesOnlyWhatSetupCreated: an OIDC provider that existed
+// before apply is updated, not recorded, and survives destroy; everything
+// apply created is gone.
+func TestDestroyRemovesOnlyWhatSetupCreated(t *testing.T) {
+	sb := bareSandbox(t)
+	s := testSpec(t, sb)
+	st, _ := setup.LoadState(filepath.Join(t.TempDir(), "state.json"))
+	c := clients(sb, ststest.Admin())
+	ctx := context.Background()
+	if _, err := c.IAM.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(s.IdP.Issuer),
+		ClientIDList: []string{"someone-else"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := plan(t, c, s, st)
+	if p.Changes[0].Action != setup.Update || p.Changes[0].Reason != `audience "tipctl" is not in its client ids` {
+		t.Fatalf("first change %+v", p.Changes[0])
+	}
+	if _, err := setup.Apply(ctx, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range st.Resources {
+		if r.Type == "oidc-provider" {
+			t.Fatalf("the existing provider was recorded as created: %+v", r)
+		}
+	}
+	d, err := setup.DestroyPlan(ctx, c, s, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := setup.Apply(ctx, d, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Resources) != 0 {
+		t.Fatalf("state after destroy: %+v", st.Resources)
+	}
+	got, err := c.IAM.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil || len(got.OpenIDConnectProviderList) != 1 {
+		t.Fatalf("providers after destroy: %v %v", got, err)
+	}
+	roles, err := c.IAM.ListRoles(ctx, &iam.ListRolesInput{})
+	if err != nil || len(roles.Roles) != 0 {
+		t.Fatalf("roles after destroy: %v", err)
+	}
+}
