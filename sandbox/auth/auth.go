@@ -76,6 +76,8 @@ type Principal struct {
 	SessionToken    string
 	// Expiration is zero for long-term keys.
 	Expiration time.Time
+	// IssuedAt is when a session was issued (aws:TokenIssueTime).
+	IssuedAt time.Time
 
 	// Policies are the identity-based permission policies.
 	Policies []*iampolicy.Document
@@ -97,9 +99,10 @@ func (p *Principal) Caller() *iampolicy.Caller {
 	return &iampolicy.Caller{Account: p.AccountID, ARNs: arns}
 }
 
-// Allowed evaluates p's identity policies for action on resource.
+// Allowed evaluates p's identity policies for action on resource, with
+// p's own condition keys (see RequestContext) under the request's keys ctx.
 func (p *Principal) Allowed(action, resource string, ctx map[string][]string) bool {
-	return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, p.Policies...) == iampolicy.Allow
+	return p.Evaluate(action, resource, ctx) == iampolicy.Allow
 }
 
 // Registry maps access key ids to principals.

@@ -372,7 +372,7 @@ func (c *call) authorize(action, resource string, ctx map[string][]string) *awsp
 	if c.p.Admin {
 		return nil
 	}
-	switch iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, c.p.Policies...) {
+	switch c.p.Evaluate(action, resource, ctx) {
 	case iampolicy.Allow:
 		return nil
 	case iampolicy.ExplicitDeny:

@@ -73,7 +73,7 @@ func (c *call) authorize(action, resource string) *awsproto.Error {
 	if c.p.Admin {
 		return nil
 	}
-	switch iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource}, c.p.Policies...) {
+	switch c.p.Evaluate(action, resource, nil) {
 	case iampolicy.Allow:
 		return nil
 	case iampolicy.ExplicitDeny:
