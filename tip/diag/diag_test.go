@@ -137,7 +137,7 @@ func TestBrokenWorlds(t *testing.T) {
 		{
 			// The attack of issue 11 A5 needs no broken chain: diag
 			// reports the open SetContext as a security failure.
-			name: "sts:SetContext from any provider",
+			name:  "sts:SetContext from any provider",
 			edits: [][2]string{{enhancedSetContext, strings.SplitAfter(enhancedSetContext, "Action: sts:SetContext\n")[0]}},
 			check: "iam.enhanced.trust", fix: []string{"update-assume-role-policy", "--role-name tip-enhanced", `"Action":"sts:SetContext"`,
 				`"ForAllValues:ArnEquals":{"sts:RequestContextProviders":"arn:aws:iam::aws:contextProvider/IdentityCenter"}`, `"Null":{"sts:RequestContextProviders":"false"}`},
