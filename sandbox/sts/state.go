@@ -64,8 +64,10 @@ func (s SessionSpec) Principal() *auth.Principal {
 		Federated:      s.Federated,
 		SourceIdentity: s.SourceIdentity,
 		Policies:       s.Role.Policies,
-		Context:        s.Context,
-		IssuedAt:       s.IssuedAt,
+		// Evaluated with the role's current policies, as IAM does.
+		PoliciesFromRole: true,
+		Context:          s.Context,
+		IssuedAt:         s.IssuedAt,
 	}
 }
 

@@ -48,7 +48,7 @@ func TestIdentitySession(t *testing.T) {
 		if left := time.Until(s.Credentials.Expires); left > 16*time.Minute || left < 14*time.Minute {
 			t.Errorf("%s: the session lasts %v; 15m was asked", in, left)
 		}
-		p, ok := sb.Env.Registry.Get(s.Credentials.AccessKeyID)
+		p, ok := sb.Env.Registry.Resolve(s.Credentials.AccessKeyID, s.Credentials.SessionToken)
 		if !ok || p.Context == nil || p.Context.QuickSightUserArn != wantArn {
 			t.Errorf("%s: the session does not carry %s: %+v", in, wantArn, p)
 		}
