@@ -269,7 +269,7 @@ func TestQuickSightRoleWithoutSetContext(t *testing.T) {
 	}
 	o, e, c := run(t, "quicksight", "snapshot", "--dashboard", "sales-overview", "--as", "alice@example.com", "--out", t.TempDir(),
 		"--role-arn", "arn:aws:iam::123456789012:role/tip-no-setcontext")
-	qsWantError(t, o, e, c, ExitAWS, "not with an identity context", "sts:SetContext", "add sts:SetContext next to sts:AssumeRole")
+	qsWantError(t, o, e, c, ExitAWS, "not with an identity context", "sts:SetContext", `"Action": "sts:SetContext"`, "arn:aws:iam::aws:contextProvider/QuickSight")
 }
 
 func TestQuickSightDashboards(t *testing.T) {
