@@ -143,6 +143,13 @@ func TestBrokenWorlds(t *testing.T) {
 				`"ForAllValues:ArnEquals":{"sts:RequestContextProviders":"arn:aws:iam::aws:contextProvider/IdentityCenter"}`, `"Null":{"sts:RequestContextProviders":"false"}`},
 		},
 		{
+			// tip-enhanced's rights as they were before issue 11 A5.
+			name: "enhanced permissions without a person",
+			edits: [][2]string{{"              Resource: \"*\"\n              Condition:\n                \"Null\":\n                  identitystore:UserId: \"false\"\n",
+				"              Resource: \"*\"\n"}},
+			check: "iam.enhanced.permissions", fix: []string{`add "Condition": {"Null": {"identitystore:UserId": "false"}}`, "put-role-policy --role-name tip-enhanced"},
+		},
+		{
 			name:  "missing OIDC provider",
 			edits: [][2]string{{"  oidc_providers:\n    - url: ${endpoint}/idp\n      client_ids: [tipctl]\n", "  oidc_providers: []\n"}},
 			check: "iam.oidc_provider", fix: []string{"create-open-id-connect-provider", "--url ${iss}", "--client-id-list tipctl", "tipctl generate cfn-template"},
