@@ -2,6 +2,7 @@ package sts_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
+	"github.com/tipctl/tipctl/sandbox/world"
 	"github.com/tipctl/tipctl/tip/awsconf"
 )
 
@@ -171,5 +173,55 @@ func TestSnapshotRoleNeedsQuickSightUser(t *testing.T) {
 		}})
 	if err != nil {
 		t.Fatalf("alice's snapshot job with a QuickSight context: %v", err)
+	}
+}
+
+// TestSetContextRequestContextKeys: the trust's sts:SetContext statement
+// is evaluated with sts:RequestContext/<key> from the assertion, so a
+// trust can name the one person a role may carry.
+func TestSetContextRequestContextKeys(t *testing.T) {
+	ctx := context.Background()
+	probe := ststest.Sandbox(t, nil)
+	var aliceID string
+	for _, u := range probe.Env.World.IdentityCenter.Users {
+		if u.UserName == "alice" {
+			aliceID = u.UserID
+		}
+	}
+	if aliceID == "" {
+		t.Fatal("no alice in the default world")
+	}
+	const cond = "              \"Null\":\n                sts:RequestContextProviders: \"false\"\n"
+	y := string(world.DefaultYAML())
+	if !strings.Contains(y, cond) {
+		t.Fatal("the default world's tip-enhanced SetContext statement changed")
+	}
+	y = strings.Replace(y, cond, cond+"              StringEquals:\n                sts:RequestContext/identitystore:UserId: "+aliceID+"\n", 1)
+	sb := ststest.Sandbox(t, []byte(y))
+	if sb.Env.World.IdentityCenter.Users[0].UserID != aliceID {
+		t.Fatal("user ids differ between sandboxes of the same world")
+	}
+	assume := func(email, pw string) error {
+		tok := ststest.PasswordLogin(t, sb.URL(), email, pw, "openid email")
+		wi, err := webIdentity(ctx, sb, tok.IDToken, "tip-bridge", "bridge")
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds := ststest.CredsOf(wi.Credentials)
+		idc, err := ststest.OIDC(sb, creds).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
+			ClientId: aws.String(ststest.AppArn(t, sb, appName)), GrantType: aws.String(identitycenter.GrantJWTBearer),
+			Assertion: aws.String(tok.IDToken)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = assumeEnhanced(ctx, sb, creds, "tip-enhanced", *idc.AwsAdditionalDetails.IdentityContext)
+		return err
+	}
+	if err := assume("alice@example.com", "alice-sandbox-pw"); err != nil {
+		t.Fatalf("alice, whom the trust names: %v", err)
+	}
+	err := assume("bob@example.com", "bob-sandbox-pw")
+	if msg := ststest.WantAPIError(t, err, "AccessDenied", 403); !strings.Contains(msg, "sts:SetContext") {
+		t.Fatalf("bob: %s", msg)
 	}
 }
