@@ -91,7 +91,7 @@ func TestRoleWithoutSetContext(t *testing.T) {
 	_, err := quicksight.IdentitySession(bg, admin, quicksight.IdentityRequest{User: quicksight.User{Email: "alice@example.com"},
 		RoleArn: roleArn(t, sb, "tip-no-setcontext")})
 	e := wantKind(t, err, quicksight.KindAccess, "not with an identity context", "sts:SetContext")
-	if e.Code != "AccessDenied" || !strings.Contains(e.Fix, "add sts:SetContext") {
+	if e.Code != "AccessDenied" || !strings.Contains(e.Fix, `"Action": "sts:SetContext"`) || !strings.Contains(e.Fix, quicksight.QuickSightContextProvider) {
 		t.Errorf("code %s fix %q", e.Code, e.Fix)
 	}
 }
