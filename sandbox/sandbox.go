@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/cloudtrail"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
@@ -40,6 +41,8 @@ const (
 type Sandbox struct {
 	Env      *env.Env
 	Endpoint string
+	// Trail records every call as a CloudTrail event (sandbox/cloudtrail).
+	Trail *cloudtrail.Recorder
 
 	handlers  map[string]http.Handler
 	infos     []func(map[string]any)
@@ -57,6 +60,8 @@ type Options struct {
 	WorldFile string
 	// WorldYAML is a world given inline; it wins over WorldFile.
 	WorldYAML []byte
+	// Events bounds the CloudTrail events kept in memory (default 10000).
+	Events int
 }
 
 // Start binds the listener, loads the world with the real endpoint, and
@@ -89,6 +94,9 @@ func Start(opts Options) (*Sandbox, error) {
 		ln.Close()
 		return nil, err
 	}
+	if opts.Events > 0 {
+		s.wireCloudTrail(opts.Events)
+	}
 	s.listener = ln
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() { _ = s.server.Serve(ln) }()
@@ -110,6 +118,7 @@ func New(w *world.World) (*Sandbox, error) {
 	if err := s.wire(); err != nil {
 		return nil, err
 	}
+	s.wireCloudTrail(0)
 	return s, nil
 }
 
@@ -182,7 +191,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.ServeHTTP(w, r)
+	s.serve(svc, h, w, r)
 }
 
 // route picks the service and the protocol used for routing errors.
@@ -210,6 +219,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIdentityStore, awsproto.JSON11
 		case "iam":
 			return SvcIAM, awsproto.Query
+		case "cloudtrail":
+			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
@@ -218,6 +229,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcSSOAdmin, awsproto.JSON11
 		case strings.HasPrefix(t, "AWSIdentityStore."):
 			return SvcIdentityStore, awsproto.JSON11
+		case strings.HasPrefix(t, cloudtrail.TargetPrefix):
+			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	switch {

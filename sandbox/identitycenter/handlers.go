@@ -13,6 +13,7 @@ import (
 	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/jwtverify"
 )
@@ -80,9 +81,11 @@ func (h *OIDC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/token" && r.Method == http.MethodPost && r.URL.Query().Get("aws_iam") == "t":
 		h.env.Stats.Inc("sso-oauth:CreateTokenWithIAM")
+		callctx.SetOperation(r.Context(), "CreateTokenWithIAM")
 		res, e = h.createTokenWithIAM(r)
 	case r.URL.Path == "/token" && r.Method == http.MethodPost:
 		h.env.Stats.Inc("sso-oauth:CreateToken")
+		callctx.SetOperation(r.Context(), "CreateToken")
 		e = oidcError("InvalidClientException", "the sandbox registers no public OIDC clients, so CreateToken has no valid clientId; "+
 			"use CreateTokenWithIAM (POST /token?aws_iam=t) with an application ARN")
 	default:

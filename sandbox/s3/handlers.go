@@ -15,6 +15,7 @@ import (
 	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 )
 
@@ -174,6 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.op = op
 	h.Env.Stats.Inc("s3:" + op)
+	callctx.SetOperation(r.Context(), op)
 	limit := int64(awsproto.MaxAPIBody)
 	if op == "PutObject" || op == "UploadPart" {
 		limit = MaxObjectSize
@@ -249,6 +251,7 @@ func (h *Handler) authenticate(c *call, takesBody bool, limit int64) *awsproto.E
 		if c.p, e = h.verifySigV2(r); e != nil {
 			return e
 		}
+		callctx.SetPrincipal(r.Context(), c.p)
 		raw, e := readAll(r.Body, limit)
 		if e != nil {
 			return e
@@ -372,7 +375,11 @@ func (c *call) authorize(action, resource string, ctx map[string][]string) *awsp
 	if c.p.Admin {
 		return nil
 	}
-	switch iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, c.p.Policies...) {
+	x := iampolicy.Explain(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, c.p.Policies...)
+	if x.Decision != iampolicy.Allow {
+		callctx.Deny(c.r.Context(), callctx.IdentityPolicy(c.p, action, resource, x))
+	}
+	switch x.Decision {
 	case iampolicy.Allow:
 		return nil
 	case iampolicy.ExplicitDeny:

@@ -7,12 +7,15 @@
 package json11
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 )
 
 // Runtime is what an API needs from the sandbox runtime (sandbox/env.Env
@@ -49,6 +52,8 @@ type API struct {
 
 // Call is one authenticated request.
 type Call struct {
+	// Ctx is the request's context (for callctx hooks).
+	Ctx    context.Context
 	Op     string
 	Body   []byte
 	Caller *auth.Principal
@@ -89,7 +94,7 @@ func (a *API) serve(r *http.Request) (any, *awsproto.Error) {
 	if e != nil {
 		return nil, e
 	}
-	return handler(&Call{Op: op, Body: body, Caller: caller, api: a})
+	return handler(&Call{Ctx: r.Context(), Op: op, Body: body, Caller: caller, api: a})
 }
 
 // Decode strictly decodes the JSON body into v; a malformed body is a
@@ -114,8 +119,12 @@ func (c *Call) Authorize(resource string) *awsproto.Error {
 	if c.api.CurrentTime {
 		ctx["aws:CurrentTime"] = []string{c.api.Runtime.Now().Format(time.RFC3339)}
 	}
-	if p.Allowed(action, resource, ctx) {
+	x := iampolicy.Explain(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, p.Policies...)
+	if x.Decision == iampolicy.Allow {
 		return nil
+	}
+	if c.Ctx != nil {
+		callctx.Deny(c.Ctx, callctx.IdentityPolicy(p, action, resource, x))
 	}
 	return awsproto.AccessDeniedException("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
 		p.Arn, action, resource, action)
