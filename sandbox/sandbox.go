@@ -229,7 +229,7 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcSSOAdmin, awsproto.JSON11
 		case strings.HasPrefix(t, "AWSIdentityStore."):
 			return SvcIdentityStore, awsproto.JSON11
-		case strings.HasPrefix(t, cloudtrail.TargetPrefix):
+		case strings.HasPrefix(t, cloudtrail.TargetPrefix), strings.HasPrefix(t, cloudtrail.ShortTargetPrefix):
 			return SvcCloudTrail, awsproto.JSON11
 		}
 	}

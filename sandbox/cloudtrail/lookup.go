@@ -13,8 +13,12 @@ import (
 	"github.com/tipctl/tipctl/sandbox/awsproto/json11"
 )
 
-// TargetPrefix is CloudTrail's X-Amz-Target prefix (botocore cloudtrail 2013-11-01).
-const TargetPrefix = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+// TargetPrefix is CloudTrail's X-Amz-Target prefix (botocore cloudtrail
+// 2013-11-01); aws-sdk-go-v2 sends the short form ShortTargetPrefix.
+const (
+	TargetPrefix      = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+	ShortTargetPrefix = "CloudTrail_20131101."
+)
 
 // LookupKeys are the model's LookupAttributeKey values.
 var LookupKeys = []string{"EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId"}
@@ -28,7 +32,7 @@ type Service struct {
 // NewService returns the CloudTrail handler (signing name cloudtrail).
 func NewService(rec *Recorder, rt json11.Runtime, stats json11.Counter) *Service {
 	s := &Service{rec: rec}
-	s.api = &json11.API{Name: "cloudtrail", TargetPrefix: TargetPrefix, Service: "cloudtrail", Runtime: rt, Stats: stats,
+	s.api = &json11.API{Name: "cloudtrail", TargetPrefix: TargetPrefix, ShortTargetPrefix: ShortTargetPrefix, Service: "cloudtrail", Runtime: rt, Stats: stats,
 		Operations: map[string]json11.Operation{"LookupEvents": s.lookupEvents}}
 	return s
 }

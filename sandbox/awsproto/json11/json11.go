@@ -39,6 +39,8 @@ type API struct {
 	Name string
 	// TargetPrefix is the X-Amz-Target prefix ("SWBExternalService.").
 	TargetPrefix string
+	// ShortTargetPrefix is another prefix some SDKs send ("CloudTrail_20131101.").
+	ShortTargetPrefix string
 	// Service is the prefix of the IAM actions and of the stats keys:
 	// "sso" makes sso:DescribeApplication.
 	Service string
@@ -80,6 +82,9 @@ func (a *API) serve(r *http.Request) (any, *awsproto.Error) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, a.TargetPrefix)
+	if !ok && a.ShortTargetPrefix != "" {
+		op, ok = strings.CutPrefix(target, a.ShortTargetPrefix)
+	}
 	handler := a.Operations[op]
 	if !ok || handler == nil {
 		return nil, awsproto.Errorf(http.StatusBadRequest, "UnknownOperationException",
