@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"fmt"
 	"net/http"
 
+	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/cloudtrail"
 )
 
@@ -25,4 +27,37 @@ func (s *Sandbox) serve(svc string, h http.Handler, w http.ResponseWriter, r *ht
 		return
 	}
 	s.Trail.Serve(svc, h, w, r)
+}
+
+// trailStore is the part of the S3 store the trail writes with.
+type trailStore interface {
+	CreateBucket(name string) *awsproto.Error
+	PutObject(bucket, key string, body []byte, contentType string) error
+	Delete(bucket, key string) *awsproto.Error
+	BucketExists(name string) bool
+}
+
+// StartTrail delivers the recorded events as CloudTrail log files into
+// bucket (created when missing) until the sandbox closes.
+func (s *Sandbox) StartTrail(bucket string, opts cloudtrail.TrailOptions) (*cloudtrail.Trail, error) {
+	st, ok := s.Env.Objects.(trailStore)
+	if !ok {
+		return nil, fmt.Errorf("the sandbox's S3 store cannot hold a trail")
+	}
+	if !st.BucketExists(bucket) {
+		if e := st.CreateBucket(bucket); e != nil {
+			return nil, fmt.Errorf("cannot create the trail bucket %s: %s", bucket, e.Message)
+		}
+	}
+	opts.Bucket = bucket
+	opts.Put = func(b, k string, body []byte) error { return st.PutObject(b, k, body, "application/x-gzip") }
+	opts.Delete = func(b, k string) error {
+		if e := st.Delete(b, k); e != nil {
+			return e
+		}
+		return nil
+	}
+	t := s.Trail.StartTrail(opts)
+	s.trails = append(s.trails, t)
+	return t, nil
 }

@@ -42,7 +42,8 @@ type Sandbox struct {
 	Env      *env.Env
 	Endpoint string
 	// Trail records every call as a CloudTrail event (sandbox/cloudtrail).
-	Trail *cloudtrail.Recorder
+	Trail  *cloudtrail.Recorder
+	trails []*cloudtrail.Trail
 
 	handlers  map[string]http.Handler
 	infos     []func(map[string]any)
@@ -62,6 +63,8 @@ type Options struct {
 	WorldYAML []byte
 	// Events bounds the CloudTrail events kept in memory (default 10000).
 	Events int
+	// TrailBucket, when set, receives the events as CloudTrail log files.
+	TrailBucket string
 }
 
 // Start binds the listener, loads the world with the real endpoint, and
@@ -96,6 +99,12 @@ func Start(opts Options) (*Sandbox, error) {
 	}
 	if opts.Events > 0 {
 		s.wireCloudTrail(opts.Events)
+	}
+	if opts.TrailBucket != "" {
+		if _, err := s.StartTrail(opts.TrailBucket, cloudtrail.TrailOptions{}); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	s.listener = ln
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
@@ -137,6 +146,10 @@ func (s *Sandbox) Close() error {
 		close(s.stopSweep)
 		s.stopSweep = nil
 	}
+	for _, t := range s.trails {
+		t.Close()
+	}
+	s.trails = nil
 	if s.server == nil {
 		return nil
 	}

@@ -17,7 +17,9 @@ const DefaultSandboxListen = "127.0.0.1:4577"
 func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
-	var listen, worldFile string
+	var listen, worldFile, trailBucket string
+	var trail bool
+	var events int
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local emulator of the IdP, Identity Center, STS, S3, Access Grants and QuickSight",
@@ -26,10 +28,21 @@ the AWS CLI talk to it unchanged: point them at the printed URL
 (--endpoint-url, AWS_ENDPOINT_URL). Administrator credentials: test / test.
 
 When ready it prints the endpoint URL on one line. Ctrl-C or SIGTERM stops it.
-Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
+Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats; the
+console (live CloudTrail timeline, TIP chains, who can access what) is at
+/_sandbox/console. Every call is recorded as a CloudTrail event (CloudTrail
+LookupEvents answers; --events bounds how many are kept); with --trail they are
+also delivered as CloudTrail log files into a sandbox bucket.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sb, err := startSandbox(listen, worldFile)
+			opts := sandbox.Options{Listen: listen, WorldFile: worldFile, Events: events}
+			if trail || cmd.Flags().Changed("trail-bucket") {
+				opts.TrailBucket = trailBucket
+			}
+			if events < 0 {
+				return Errorf(ExitUsage, "give a positive number, e.g. --events 10000", "--events must be positive")
+			}
+			sb, err := startSandbox(opts)
 			if err != nil {
 				return err
 			}
@@ -46,6 +59,9 @@ Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", DefaultSandboxListen, "address to listen on (127.0.0.1:0 picks a free port)")
+	cmd.Flags().BoolVar(&trail, "trail", false, "deliver CloudTrail log files (AWSLogs/…/CloudTrail/…json.gz) into the trail bucket")
+	cmd.Flags().StringVar(&trailBucket, "trail-bucket", "tipctl-sandbox-trail", "bucket for --trail (created when missing)")
+	cmd.Flags().IntVar(&events, "events", 0, "CloudTrail events kept in memory (default 10000); older ones are dropped")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "world",
@@ -60,8 +76,9 @@ Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
 }
 
 // startSandbox starts a sandbox and turns its failures into CLI errors.
-func startSandbox(listen, worldFile string) (*sandbox.Sandbox, error) {
-	sb, err := sandbox.Start(sandbox.Options{Listen: listen, WorldFile: worldFile})
+func startSandbox(opts sandbox.Options) (*sandbox.Sandbox, error) {
+	listen := opts.Listen
+	sb, err := sandbox.Start(opts)
 	if err == nil {
 		return sb, nil
 	}
