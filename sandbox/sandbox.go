@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tipctl/tipctl/sandbox/awsproto"
@@ -44,6 +45,9 @@ type Sandbox struct {
 	// Trail records every call as a CloudTrail event (sandbox/cloudtrail).
 	Trail  *cloudtrail.Recorder
 	trails []*cloudtrail.Trail
+	// console is the read-only page at /_sandbox/console (sandbox/console).
+	console     http.Handler
+	consoleOnce sync.Once
 
 	handlers  map[string]http.Handler
 	infos     []func(map[string]any)
@@ -331,6 +335,9 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"delays": s.Env.Faults.Snapshot()})
 	default:
+		if s.serveConsole(w, r) {
+			return
+		}
 		writeJSON(w, 404, map[string]any{"error": "unknown control endpoint; try /_sandbox/health, /_sandbox/info, /_sandbox/stats"})
 	}
 }
