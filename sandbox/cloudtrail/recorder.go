@@ -34,6 +34,8 @@ type lineage struct {
 	parent       string
 	chain        string
 	credentialID string
+	// person is the IdP user the chain started from (the id_token's email).
+	person string
 }
 
 // Recorder keeps the newest events and follows credential chains.
@@ -358,12 +360,16 @@ func (r *Recorder) build(service string, req *http.Request, rw *writer, tee *tee
 // follow learns the lineage of credentials the call issued and the
 // identity contexts of the Identity Center tokens it returned.
 func (r *Recorder) follow(ev *Event, op string, p *auth.Principal, callerLin *lineage, reqBody, resp map[string]any, now time.Time) {
-	caller, chain, credID := "", "", ""
+	caller, chain, credID, person := "", "", "", ev.Person
 	if p != nil {
 		caller = p.AccessKeyID
 	}
 	if callerLin != nil {
 		chain, credID = callerLin.chain, callerLin.credentialID
+		if person == "" {
+			person = callerLin.person
+			ev.Person = person
+		}
 	}
 	if op == "CreateTokenWithIAM" && resp != nil {
 		if tok, _ := resp["idToken"].(string); tok != "" {
@@ -407,7 +413,7 @@ func (r *Recorder) follow(ev *Event, op string, p *auth.Principal, callerLin *li
 		chain = akid
 		ev.Chain = chain
 	}
-	r.remember(akid, &lineage{created: now, parent: caller, chain: chain, credentialID: credID})
+	r.remember(akid, &lineage{created: now, parent: caller, chain: chain, credentialID: credID, person: person})
 }
 
 func webIdentityUser(c map[string]any) *UserIdentity {
