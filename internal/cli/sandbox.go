@@ -18,7 +18,7 @@ func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
 	var listen, worldFile, trailBucket string
-	var trail bool
+	var trail, record bool
 	var events int
 	cmd := &cobra.Command{
 		Use:   "sandbox",
@@ -46,6 +46,7 @@ also delivered as CloudTrail log files into a sandbox bucket.`,
 			if err != nil {
 				return err
 			}
+			sb.Trail.SetEnabled(record)
 			defer sb.Close()
 			if app.JSON() {
 				_ = app.printJSON(map[string]string{"endpoint": sb.URL()})
@@ -61,6 +62,7 @@ also delivered as CloudTrail log files into a sandbox bucket.`,
 	cmd.Flags().StringVar(&listen, "listen", DefaultSandboxListen, "address to listen on (127.0.0.1:0 picks a free port)")
 	cmd.Flags().BoolVar(&trail, "trail", false, "deliver CloudTrail log files (AWSLogs/…/CloudTrail/…json.gz) into the trail bucket")
 	cmd.Flags().StringVar(&trailBucket, "trail-bucket", "tipctl-sandbox-trail", "bucket for --trail (created when missing)")
+	cmd.Flags().BoolVar(&record, "record", true, "record calls as CloudTrail events (--record=false for benchmarks without the recorder)")
 	cmd.Flags().IntVar(&events, "events", 0, "CloudTrail events kept in memory (default 10000); older ones are dropped")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
 	cmd.AddCommand(&cobra.Command{
