@@ -318,7 +318,15 @@ func (r *Recorder) build(service string, req *http.Request, rw *writer, tee *tee
 
 	// responseElements, errors
 	var resp map[string]any
-	if rw.capOn && !rw.over && rw.status < 300 {
+	switch {
+	case !rw.capOn || rw.over || rw.status >= 300:
+	case rec.ReadOnly && snap.Response == nil:
+		// A read-only call that vends credentials logs only their key id
+		// and expiration (found without decoding the reply).
+		if akid := fieldIn(rw.buf, "AccessKeyId"); akid != "" {
+			resp = map[string]any{"credentials": map[string]any{"accessKeyId": akid, "expiration": fieldIn(rw.buf, "Expiration")}}
+		}
+	default:
 		resp = bodyElements(rw.buf, rw.Header().Get("Content-Type"))
 	}
 	if rw.status >= 300 {

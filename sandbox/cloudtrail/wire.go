@@ -330,3 +330,23 @@ func clean(s string, n int) string {
 		return r
 	}, s)
 }
+
+// fieldIn finds the first value of member name (e.g. AccessKeyId) in an
+// XML or JSON reply without decoding it.
+func fieldIn(b []byte, name string) string {
+	s := string(b)
+	lower := lowerFirst(name)
+	for _, open := range []string{"<" + name + ">", `"` + name + `":"`, `"` + lower + `":"`} {
+		i := strings.Index(s, open)
+		if i < 0 {
+			continue
+		}
+		rest := s[i+len(open):]
+		j := strings.IndexAny(rest, `<"`)
+		if j <= 0 || j > 128 {
+			return ""
+		}
+		return rest[:j]
+	}
+	return ""
+}

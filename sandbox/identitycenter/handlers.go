@@ -156,6 +156,8 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 		"aws:CurrentTime":      {now.Format(time.RFC3339)},
 	}
 	if !caller.Admin && !caller.Allowed(ActionCreateTokenWithIAM, req.ClientID, cond) {
+		callctx.Deny(r.Context(), callctx.IdentityPolicy(caller, ActionCreateTokenWithIAM, req.ClientID,
+			iampolicy.Explain(iampolicy.Request{Action: ActionCreateTokenWithIAM, Resource: req.ClientID, Context: cond}, caller.Policies...)))
 		return nil, oidcError("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s",
 			caller.Arn, ActionCreateTokenWithIAM, awsproto.Truncate(req.ClientID, 256))
 	}
@@ -166,6 +168,8 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	}
 	if app.Actor == nil || app.Actor.Evaluate(iampolicy.Request{Action: ActionCreateTokenWithIAM, Resource: app.Arn,
 		Caller: caller.Caller(), Context: cond}) != iampolicy.Allow {
+		x := iampolicy.Explain(iampolicy.Request{Action: ActionCreateTokenWithIAM, Resource: app.Arn, Caller: caller.Caller(), Context: cond}, app.Actor)
+		callctx.Deny(r.Context(), callctx.Policy("application-actor-policy", app.Arn, ActionCreateTokenWithIAM, app.Arn, x))
 		return nil, oidcError("AccessDeniedException", "%s is not allowed to call %s by the actor policy of application %s",
 			caller.Arn, ActionCreateTokenWithIAM, app.Name)
 	}
@@ -176,7 +180,7 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	case GrantJWTBearer:
 		return h.jwtBearer(r.Context(), app, &req, now)
 	case GrantRefreshToken:
-		return h.refresh(app, &req, now)
+		return h.refresh(r.Context(), app, &req, now)
 	case GrantAuthorizationCode, GrantTokenExchange:
 		return nil, oidcError("UnsupportedGrantTypeException", "the sandbox does not support the %s grant; use %s or %s",
 			req.GrantType, GrantJWTBearer, GrantRefreshToken)
@@ -250,7 +254,7 @@ func (h *OIDC) jwtBearer(ctx context.Context, app *Application, req *createToken
 			len(users), tti.IdentityStoreAttributePath, awsproto.Truncate(value, 128))
 	}
 	user := users[0]
-	if e := checkAssigned(app, user); e != nil {
+	if e := checkAssigned(ctx, app, user); e != nil {
 		return nil, e
 	}
 	scopes, e := grantScopes(app.Scopes, req.Scope)
@@ -329,8 +333,10 @@ func claimValue(raw map[string]any, path string) (string, bool) {
 	return s, ok && s != ""
 }
 
-func checkAssigned(app *Application, u *User) *awsproto.Error {
+func checkAssigned(ctx context.Context, app *Application, u *User) *awsproto.Error {
 	if app.AssignmentRequired && !app.Assigned(u) {
+		callctx.Deny(ctx, callctx.Decision{Kind: "application-assignment", Action: ActionCreateTokenWithIAM, Resource: app.Arn, Policy: app.Name,
+			Reason: "user " + u.UserName + " is not assigned to application " + app.Name + " (directly or through a group) and the application requires assignment"})
 		return oidcError("AccessDeniedException", "user %s is not assigned to application %s, directly or through a group, and the application requires assignment",
 			u.UserName, app.Name)
 	}
@@ -364,7 +370,7 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func (h *OIDC) refresh(app *Application, req *createTokenWithIAMRequest, now time.Time) (any, *awsproto.Error) {
+func (h *OIDC) refresh(ctx context.Context, app *Application, req *createTokenWithIAMRequest, now time.Time) (any, *awsproto.Error) {
 	if !app.RefreshTokenGrant {
 		return nil, oidcError("UnauthorizedClientException", "application %s does not allow the refresh_token grant", app.Name)
 	}
@@ -382,7 +388,7 @@ func (h *OIDC) refresh(app *Application, req *createTokenWithIAMRequest, now tim
 	if now.Unix() >= rs.Expires {
 		return nil, oidcError("InvalidGrantException", "the refresh token has expired; sign in again")
 	}
-	if e := checkAssigned(app, rs.User); e != nil {
+	if e := checkAssigned(ctx, app, rs.User); e != nil {
 		return nil, e
 	}
 	scopes, e := grantScopes(rs.Scopes, req.Scope)
