@@ -2,8 +2,6 @@ package cloudtrail_test
 
 import (
 	"bytes"
-	"runtime"
-	"syscall"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
