@@ -65,7 +65,7 @@ type Options struct {
 	WorldFile string
 	// WorldYAML is a world given inline; it wins over WorldFile.
 	WorldYAML []byte
-	// Events bounds the CloudTrail events kept in memory (default 10000).
+	// Events bounds the CloudTrail events kept in memory (default 5000, about 5 KB each).
 	Events int
 	// TrailBucket, when set, receives the events as CloudTrail log files.
 	TrailBucket string

@@ -141,7 +141,7 @@ func runAudit(cmd *cobra.Command, app *App, o auditOptions) error {
 		if err := printAudit(app, fresh, header); err != nil {
 			return err
 		}
-		header = false
+		header = header && len(fresh) == 0
 		if !o.follow {
 			if len(entries) == 0 && !app.JSON() {
 				app.say("tipctl audit: no events match")

@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tipctl/tipctl/sandbox/cloudtrail/cttest"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
@@ -90,5 +95,56 @@ func TestAuditMissingPermissionIsOneLine(t *testing.T) {
 	_, errOut, code = run(t, "audit", "--since", "soon")
 	if code != ExitUsage || !strings.Contains(errOut, "--since") {
 		t.Fatalf("bad --since: exit %d %s", code, errOut)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestAuditFollowPrintsNewEvents(t *testing.T) {
+	sb := ststest.Sandbox(t, nil)
+	auditEnv(t, "test", "test", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv}
+		done <- Run(ctx, app, []string{"audit", "--follow", "--interval", "1s", "--denied", "--endpoint-url", sb.URL()})
+	}()
+	// Events made after the command started are printed as they come.
+	cttest.PersonDay(t, sb, "bob@example.com", "bob-sandbox-pw", "s3://analytics-data/apac/", "s3://analytics-data/emea/")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "bob@example.com") {
+		if time.Now().After(deadline) {
+			t.Fatalf("--follow never printed bob's refusal; stdout %q stderr %q", out.String(), errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("--follow ended with %d: %s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("--follow did not stop when interrupted")
+	}
+	if n := strings.Count(out.String(), "s3://analytics-data/emea/*"); n != 1 {
+		t.Fatalf("bob's refusal printed %d times:\n%s", n, out.String())
 	}
 }

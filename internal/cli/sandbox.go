@@ -40,7 +40,7 @@ also delivered as CloudTrail log files into a sandbox bucket.`,
 				opts.TrailBucket = trailBucket
 			}
 			if events < 0 {
-				return Errorf(ExitUsage, "give a positive number, e.g. --events 10000", "--events must be positive")
+				return Errorf(ExitUsage, "give a positive number, e.g. --events 5000", "--events must be positive")
 			}
 			sb, err := startSandbox(opts)
 			if err != nil {
@@ -63,7 +63,7 @@ also delivered as CloudTrail log files into a sandbox bucket.`,
 	cmd.Flags().BoolVar(&trail, "trail", false, "deliver CloudTrail log files (AWSLogs/…/CloudTrail/…json.gz) into the trail bucket")
 	cmd.Flags().StringVar(&trailBucket, "trail-bucket", "tipctl-sandbox-trail", "bucket for --trail (created when missing)")
 	cmd.Flags().BoolVar(&record, "record", true, "record calls as CloudTrail events (--record=false for benchmarks without the recorder)")
-	cmd.Flags().IntVar(&events, "events", 0, "CloudTrail events kept in memory (default 10000); older ones are dropped")
+	cmd.Flags().IntVar(&events, "events", 0, "CloudTrail events kept in memory (default 5000, about 5 KB each); older ones are dropped")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "world",

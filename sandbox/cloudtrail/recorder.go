@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultSize is the default number of events kept in memory.
-const DefaultSize = 10000
+const DefaultSize = 5000
 
 // Options configure a Recorder.
 type Options struct {
@@ -136,7 +136,7 @@ func (r *Recorder) add(e *Event) {
 }
 
 // maxKeys bounds the credential lineage kept.
-func (r *Recorder) maxKeys() int { return 4 * r.opts.Size }
+func (r *Recorder) maxKeys() int { return 2 * r.opts.Size }
 
 func (r *Recorder) lineageOf(akid string) *lineage {
 	r.mu.Lock()
