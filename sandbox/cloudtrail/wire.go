@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -334,19 +335,18 @@ func clean(s string, n int) string {
 // fieldIn finds the first value of member name (e.g. AccessKeyId) in an
 // XML or JSON reply without decoding it.
 func fieldIn(b []byte, name string) string {
-	s := string(b)
 	lower := lowerFirst(name)
 	for _, open := range []string{"<" + name + ">", `"` + name + `":"`, `"` + lower + `":"`} {
-		i := strings.Index(s, open)
+		i := bytes.Index(b, []byte(open))
 		if i < 0 {
 			continue
 		}
-		rest := s[i+len(open):]
-		j := strings.IndexAny(rest, `<"`)
+		rest := b[i+len(open):]
+		j := bytes.IndexAny(rest, `<"`)
 		if j <= 0 || j > 128 {
 			return ""
 		}
-		return rest[:j]
+		return string(rest[:j])
 	}
 	return ""
 }
