@@ -19,8 +19,19 @@ func (s *Sandbox) serveConsole(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	s.consoleOnce.Do(func() { s.console = console.New(console.Source{Recorder: s.Trail, World: s.worldView}) })
+	if s.console == nil { // the sandbox is closing
+		return false
+	}
 	s.console.ServeHTTP(w, r)
 	return true
+}
+
+// stopConsole ends the console's event streams so that Close does not wait on them.
+func (s *Sandbox) stopConsole() {
+	s.consoleOnce.Do(func() {}) // no console after this point
+	if c, ok := s.console.(*console.Handler); ok {
+		c.Stop()
+	}
 }
 
 type personView struct {

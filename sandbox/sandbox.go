@@ -154,6 +154,7 @@ func (s *Sandbox) Close() error {
 		t.Close()
 	}
 	s.trails = nil
+	s.stopConsole()
 	if s.server == nil {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tipctl/tipctl/sandbox/callctx"
@@ -38,12 +39,17 @@ type Source struct {
 type Handler struct {
 	src    Source
 	assets http.Handler
+	stop   chan struct{}
+	once   sync.Once
 }
+
+// Stop ends the open event streams (the sandbox is shutting down).
+func (h *Handler) Stop() { h.once.Do(func() { close(h.stop) }) }
 
 // New returns the console handler.
 func New(src Source) *Handler {
 	sub, _ := fs.Sub(static, "static")
-	return &Handler{src: src, assets: http.StripPrefix(Prefix+"/", http.FileServer(http.FS(sub)))}
+	return &Handler{src: src, assets: http.StripPrefix(Prefix+"/", http.FileServer(http.FS(sub))), stop: make(chan struct{})}
 }
 
 // LoopbackHost reports whether the Host header names the loopback
@@ -252,6 +258,8 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-h.stop:
 			return
 		case e := <-ch:
 			if seen[e.Record.EventID] {
