@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -96,23 +94,6 @@ func TestAuditMissingPermissionIsOneLine(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(errOut, "--since") {
 		t.Fatalf("bad --since: exit %d %s", code, errOut)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestAuditFollowPrintsNewEvents(t *testing.T) {
