@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/sandbox/cloudtrail/cttest"
 	"github.com/tipctl/tipctl/sandbox/console"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
@@ -185,13 +186,25 @@ func TestConsoleIsReadOnlyAndLoopbackOnly(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || strings.Contains(string(body), "alice") {
 		t.Fatalf("a rebinding Host got %d", resp.StatusCode)
 	}
+	// A cross-site POST is stopped by the sandbox's control guard; even with
+	// the control header the console changes nothing.
 	resp, err = http.Post(sb.URL()+console.Prefix+"/world", "text/plain", strings.NewReader("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("POST without the control header got %d", resp.StatusCode)
+	}
+	post, _ := http.NewRequest("POST", sb.URL()+console.Prefix+"/world", strings.NewReader("x"))
+	post.Header.Set(sandbox.ControlHeader, "1")
+	resp, err = http.DefaultClient.Do(post)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Fatalf("POST got %d", resp.StatusCode)
+		t.Fatalf("POST with the control header got %d", resp.StatusCode)
 	}
 	for _, h := range []string{"127.0.0.1:1", "localhost", "[::1]:80"} {
 		if !console.LoopbackHost(h) {
