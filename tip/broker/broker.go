@@ -179,6 +179,10 @@ func New(cfg Config) (*Broker, error) {
 	return b, nil
 }
 
+// Degraded reports whether the broker is serving from the process-local
+// path because the shared cache failed (for health checks).
+func (b *Broker) Degraded() bool { return b.degraded.Load() }
+
 // Metrics returns the broker's counters.
 func (b *Broker) Metrics() *Metrics { return b.metrics }
 
