@@ -207,23 +207,39 @@ func (b *Broker) aliasKey(p string) string    { return "principal:" + p + ":" + 
 func (b *Broker) lockKey(p string) string     { return "lock:" + p + ":" + b.settings }
 
 // principal verifies tok (once per token per process) and returns the hash
-// of its (iss, sub) and its expiry.
-func (b *Broker) principal(ctx context.Context, tok string) (string, time.Time, error) {
-	th := tokenHash(tok)
-	if e, _ := b.verified.Get(ctx, th); e != nil {
-		return e.UserID, e.Expires, nil
+// of its (iss, sub), its expiry and, once known, its Identity Center user.
+// The in-process map is keyed by the token itself: it never leaves the
+// process, and a map lookup costs less than hashing the token.
+func (b *Broker) principal(ctx context.Context, tok string) (p string, exp time.Time, user string, err error) {
+	p, exp, user, _, err = b.principalKey(ctx, tok)
+	return p, exp, user, err
+}
+
+func (b *Broker) principalKey(ctx context.Context, tok string) (p string, exp time.Time, user, credsKey string, err error) {
+	if e, _ := b.verified.Get(ctx, tok); e != nil {
+		return e.UserID, e.Expires, e.Used, e.key, nil
 	}
 	idt, err := b.cfg.Verifier.Verify(ctx, tok)
 	if err != nil {
-		var exp *oidc.TokenExpiredError
-		if errors.As(err, &exp) {
-			return "", time.Time{}, ErrTokenExpired
+		var te *oidc.TokenExpiredError
+		if errors.As(err, &te) {
+			return "", time.Time{}, "", "", ErrTokenExpired
 		}
-		return "", time.Time{}, fmt.Errorf("broker: the id_token is not valid: %w", err)
+		return "", time.Time{}, "", "", fmt.Errorf("broker: the id_token is not valid: %w", err)
 	}
-	p := digest("principal", idt.Issuer, idt.Subject)
-	_ = b.verified.Put(ctx, nil, Item{Key: th, Entry: &Entry{UserID: p, Expires: idt.Expiry}, TTL: idt.Expiry.Sub(b.now())})
-	return p, idt.Expiry, nil
+	p = digest("principal", idt.Issuer, idt.Subject)
+	b.remember(ctx, tok, p, idt.Expiry, "")
+	return p, idt.Expiry, "", "", nil
+}
+
+// remember keeps a verified token's principal (and user, once known) in
+// the in-process map: UserID holds the principal, Used the user.
+func (b *Broker) remember(ctx context.Context, tok, p string, exp time.Time, user string) {
+	e := &Entry{UserID: p, Expires: exp, Used: user}
+	if user != "" {
+		e.key = b.credsKey(user)
+	}
+	_ = b.verified.Put(ctx, nil, Item{Key: tok, Entry: e, TTL: exp.Sub(b.now())})
 }
 
 // Provider returns an aws.CredentialsProvider for the person: every
@@ -248,14 +264,14 @@ func (p provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 // ones outside the advisory window, else new ones from one exchange for
 // all concurrent requests of the person, on every replica.
 func (b *Broker) Credentials(ctx context.Context, u User) (*Session, error) {
-	p, exp, err := b.principal(ctx, u.IDToken)
+	p, exp, user, key, err := b.principalKey(ctx, u.IDToken)
 	if err != nil {
 		return nil, err
 	}
 	if !b.now().Before(exp) {
 		return nil, ErrTokenExpired
 	}
-	req := &request{principal: p, user: u, tokenExp: exp}
+	req := &request{principal: p, user: u, tokenExp: exp, idcUser: user, credsKey: key}
 	c, onShared := b.cache()
 	s, err := b.serve(ctx, c, req)
 	if err == nil || !onShared || !isCacheFailure(err) {
@@ -275,6 +291,8 @@ type request struct {
 	principal string
 	user      User
 	tokenExp  time.Time
+	idcUser   string // the Identity Center user, when this process knows it
+	credsKey  string // and its credentials key
 }
 
 // cacheError marks an error of the shared cache (not of AWS).
@@ -339,25 +357,36 @@ func (b *Broker) get(ctx context.Context, c Cache, key string) (*Entry, error) {
 	return e, nil
 }
 
-// lookup returns the person's alias and credentials entries from c.
-func (b *Broker) lookup(ctx context.Context, c Cache, req *request) (alias, creds *Entry, err error) {
-	alias, _ = b.aliases.Get(ctx, req.principal)
-	if alias == nil || c == Cache(b.local) {
-		if alias, err = b.get(ctx, c, b.aliasKey(req.principal)); err != nil || alias == nil {
-			return nil, nil, err
+// lookup returns the person's credentials entry from c.
+func (b *Broker) lookup(ctx context.Context, c Cache, req *request) (*Entry, error) {
+	user := req.idcUser
+	if user == "" {
+		if a, _ := b.aliases.Get(ctx, req.principal); a != nil {
+			user = a.UserID
+		} else {
+			a, err := b.get(ctx, c, b.aliasKey(req.principal))
+			if err != nil || a == nil {
+				return nil, err
+			}
+			user = a.UserID
+			_ = b.aliases.Put(ctx, nil, Item{Key: req.principal, Entry: &Entry{UserID: user}, TTL: req.tokenExp.Sub(b.now())})
 		}
-		_ = b.aliases.Put(ctx, nil, Item{Key: req.principal, Entry: &Entry{UserID: alias.UserID}, TTL: time.Until(req.tokenExp)})
+		req.idcUser, req.credsKey = user, b.credsKey(user)
+		b.remember(ctx, req.user.IDToken, req.principal, req.tokenExp, user)
 	}
-	creds, err = b.get(ctx, c, b.credsKey(alias.UserID))
-	if creds != nil && creds.UserID != alias.UserID {
+	if req.credsKey == "" {
+		req.credsKey = b.credsKey(user)
+	}
+	creds, err := b.get(ctx, c, req.credsKey)
+	if creds != nil && creds.UserID != user {
 		b.metrics.Refused.Add(1)
 		creds = nil
 	}
-	return alias, creds, err
+	return creds, err
 }
 
 func (b *Broker) serve(ctx context.Context, c Cache, req *request) (*Session, error) {
-	_, creds, err := b.lookup(ctx, c, req)
+	creds, err := b.lookup(ctx, c, req)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,9 @@ type Entry struct {
 	Used string `json:"used,omitempty"`
 	// Fence is the fencing token of the lock under which it was written.
 	Fence int64 `json:"fence,omitempty"`
+
+	// key is the credentials key of a verified token's user (in-process only).
+	key string
 }
 
 // Item is an entry to store with its time to live.
@@ -104,7 +107,8 @@ func (m *Memory) Len() int {
 	return m.ll.Len()
 }
 
-// Get returns the entry under key, or nil.
+// Get returns the entry under key, or nil. Entries are immutable once
+// stored (Put copies them): the caller must not modify the one returned.
 func (m *Memory) Get(_ context.Context, key string) (*Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -119,8 +123,7 @@ func (m *Memory) Get(_ context.Context, key string) (*Entry, error) {
 		return nil, nil
 	}
 	m.ll.MoveToFront(el)
-	e := *it.entry
-	return &e, nil
+	return it.entry, nil
 }
 
 // Put stores items; with a lock, only while the lock is held.

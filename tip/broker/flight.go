@@ -114,8 +114,7 @@ func (b *Broker) store(ctx context.Context, c Cache, l *Lock, items ...Item) {
 // exchangeLocked is the miss path of one person on cache c.
 func (b *Broker) exchangeLocked(ctx context.Context, c Cache, req *request, old *Entry) (*Session, error) {
 	recheck := func(ctx context.Context) (*Entry, error) {
-		_, e, err := b.lookup(ctx, c, req)
-		return e, err
+		return b.lookup(ctx, c, req)
 	}
 	e, cached, err := b.locked(ctx, c, b.lockKey(req.principal), old, recheck, func(ctx context.Context, l *Lock) (*Entry, error) {
 		return b.mint(ctx, c, l, req)
@@ -172,6 +171,7 @@ func (b *Broker) mint(ctx context.Context, c Cache, l *Lock, req *request) (*Ent
 		Item{Key: b.credsKey(e.UserID), Entry: e, TTL: life},
 		Item{Key: b.aliasKey(req.principal), Entry: &Entry{UserID: e.UserID, Used: e.Used, Fence: l.Fence}, TTL: aliasLife})
 	_ = b.aliases.Put(ctx, nil, Item{Key: req.principal, Entry: &Entry{UserID: e.UserID}, TTL: req.tokenExp.Sub(now)})
+	b.remember(ctx, req.user.IDToken, req.principal, req.tokenExp, e.UserID)
 	return e, nil
 }
 
@@ -185,7 +185,7 @@ func (b *Broker) fresh(ctx context.Context, req *request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p, _, err := b.principal(ctx, tok)
+	p, _, _, err := b.principal(ctx, tok)
 	if err != nil {
 		return "", err
 	}

@@ -7,14 +7,15 @@ import "context"
 // again) and in this process. The token must still verify; for a person
 // whose token has expired, use Revoke with Session.UserID.
 func (b *Broker) Logout(ctx context.Context, idToken string) error {
-	p, _, err := b.principal(ctx, idToken)
+	p, _, known, err := b.principal(ctx, idToken)
 	if err != nil {
 		return err
 	}
-	var user string
-	if a, _ := b.aliases.Get(ctx, p); a != nil {
+	user := known
+	if a, _ := b.aliases.Get(ctx, p); user == "" && a != nil {
 		user = a.UserID
-	} else if a, gerr := b.shared.Get(ctx, b.aliasKey(p)); gerr == nil && a != nil {
+	}
+	if a, gerr := b.shared.Get(ctx, b.aliasKey(p)); user == "" && gerr == nil && a != nil {
 		user = a.UserID
 	}
 	keys := []string{b.aliasKey(p)}
@@ -22,7 +23,7 @@ func (b *Broker) Logout(ctx context.Context, idToken string) error {
 		keys = append(keys, b.credsKey(user))
 	}
 	_ = b.aliases.Delete(ctx, p)
-	_ = b.verified.Delete(ctx, tokenHash(idToken))
+	_ = b.verified.Delete(ctx, idToken)
 	_ = b.local.Delete(ctx, keys...)
 	if b.shared != Cache(b.local) {
 		if err := b.shared.Delete(ctx, keys...); err != nil {
