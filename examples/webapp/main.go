@@ -4,7 +4,7 @@
 // the S3 prefixes S3 Access Grants gives them and their QuickSight
 // session. Several replicas share the broker's cache on Redis:
 //
-//	go run ./examples/webapp --sandbox http://127.0.0.1:4577 --replicas 2 --redis redis://127.0.0.1:6379/0
+//	go run ./examples/webapp --sandbox start --replicas 2 --redis redis://127.0.0.1:6379/0
 package main
 
 import (
@@ -30,6 +30,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 
+	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/tip/awsconf"
 	"github.com/tipctl/tipctl/tip/broker"
 	"github.com/tipctl/tipctl/tip/exchange"
@@ -58,7 +59,7 @@ func main() {
 	flag.StringVar(&o.redisURL, "redis", "", "Redis/Valkey URL shared by the replicas (redis://host:port/db); empty: each replica caches in memory")
 	flag.StringVar(&keyHex, "key", os.Getenv("WEBAPP_KEY"), "64 hex digits: the AES-256 key of cookies and cached credentials, the same on every replica (env WEBAPP_KEY; default: random per run)")
 	flag.BoolVar(&o.failClosed, "fail-closed", false, "refuse requests while Redis is unreachable instead of serving from each replica's memory")
-	flag.StringVar(&o.sandbox, "sandbox", "", "URL of a running tipctl sandbox: every other setting is read from its /_sandbox/info")
+	flag.StringVar(&o.sandbox, "sandbox", "", "URL of a running tipctl sandbox, whose /_sandbox/info gives every other setting; \"start\" starts one in this process")
 	flag.StringVar(&o.issuer, "issuer", "", "OIDC issuer URL")
 	flag.StringVar(&o.clientID, "client-id", "", "OIDC client id")
 	flag.StringVar(&o.clientSecret, "client-secret", os.Getenv("WEBAPP_CLIENT_SECRET"), "OIDC client secret (env WEBAPP_CLIENT_SECRET); empty for a public client")
@@ -92,8 +93,16 @@ func main() {
 
 // fromSandbox fills o from the sandbox's /_sandbox/info.
 func fromSandbox(ctx context.Context, o *options) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.sandbox+"/_sandbox/info", nil)
-	resp, err := http.DefaultClient.Do(req)
+	// A sandbox started just before may still be coming up: try for 30 s.
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.sandbox+"/_sandbox/info", nil)
+		if resp, err = http.DefaultClient.Do(req); err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		return fmt.Errorf("the sandbox at %s does not answer (start it with: go run ./cmd/tipctl sandbox): %w", o.sandbox, err)
 	}
@@ -130,6 +139,15 @@ func fromSandbox(ctx context.Context, o *options) error {
 
 // run starts the replicas and serves until ctx ends.
 func run(ctx context.Context, o options, ready func(urls []string)) error {
+	if o.sandbox == "start" {
+		sb, err := sandbox.Start(sandbox.Options{})
+		if err != nil {
+			return err
+		}
+		defer sb.Close()
+		o.sandbox = sb.URL()
+		fmt.Printf("sandbox: %s (sign in as alice@example.com / alice-sandbox-pw, bob@example.com / bob-sandbox-pw)\n", o.sandbox)
+	}
 	if o.sandbox != "" {
 		if err := fromSandbox(ctx, &o); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tipctl/tipctl/internal/redistest"
 	"github.com/tipctl/tipctl/tip/broker"
+	"github.com/tipctl/tipctl/tip/exchange"
 )
 
 // countHook counts the commands a go-redis client sends.
@@ -105,8 +106,9 @@ func BenchmarkHit(b *testing.B) {
 }
 
 // BenchmarkColdExchange is a request of a person without cached
-// credentials: the three calls of the chain against the sandbox, plus the
-// broker's lock and store (in memory and on Redis). The person signs in
+// credentials: the three calls of the chain against the sandbox plus the
+// broker's lock and store, in memory and on Redis, next to the chain run
+// directly (exchange.Run, no broker) in the same run. The person signs in
 // again outside the timer before each request.
 func BenchmarkColdExchange(b *testing.B) {
 	f := newFixture(b, nil)
@@ -116,14 +118,36 @@ func BenchmarkColdExchange(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for name, br := range map[string]*broker.Broker{"memory": mem, "redis": f.replica(b, srv, newKey(b), nil).b} {
-		b.Run(name, func(b *testing.B) {
+	red := f.replica(b, srv, newKey(b), nil).b
+	fresh := func() *person { return f.login(b, "alice@example.com", "alice-sandbox-pw") }
+	for _, br := range []*broker.Broker{mem, red} { // warm connections and code paths
+		if _, err := br.Credentials(ctx, fresh().user()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("direct", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			tok := fresh().user().IDToken
+			b.StartTimer()
+			cfg := f.xcfg
+			cfg.IDToken = func(context.Context) (string, error) { return tok, nil }
+			if _, err := exchange.Run(ctx, cfg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, c := range []struct {
+		name string
+		br   *broker.Broker
+	}{{"memory", mem}, {"redis", red}} {
+		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
-				p := f.login(b, "alice@example.com", "alice-sandbox-pw")
-				_ = br.Logout(ctx, p.user().IDToken)
+				p := fresh()
+				_ = c.br.Logout(ctx, p.user().IDToken)
 				b.StartTimer()
-				if s, err := br.Credentials(ctx, p.user()); err != nil || s.Cached {
+				if s, err := c.br.Credentials(ctx, p.user()); err != nil || s.Cached {
 					b.Fatal("not an exchange", err)
 				}
 			}
