@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -197,4 +199,65 @@ func BenchmarkMemoryPerUser(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkHitInterleaved measures the same five operations as
+// BenchmarkHit in alternating rounds and reports each one's median per
+// call, so that a load change on a shared machine hits all of them alike.
+func BenchmarkHitInterleaved(b *testing.B) {
+	f := newFixture(b, nil)
+	ctx := context.Background()
+	alice := f.login(b, "alice@example.com", "alice-sandbox-pw")
+	u := alice.user()
+	mem, err := broker.New(broker.Config{Exchange: f.xcfg, Verifier: f.verifier})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := mem.Credentials(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	srv := redistest.Start(b)
+	r := f.replica(b, srv, newKey(b), nil)
+	u2 := f.login(b, "alice@example.com", "alice-sandbox-pw").user()
+	if _, err := r.b.Credentials(ctx, u2); err != nil {
+		b.Fatal(err)
+	}
+	key := r.client.Keys(ctx, "tipctl:broker:creds:*").Val()[0]
+	admin := f.sb.Info()["admin"].(map[string]any)
+	stsc := sts.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(f.sb.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider(admin["access_key_id"].(string), admin["secret_access_key"].(string), "")})
+	ops := []struct {
+		name string
+		n    int
+		fn   func() error
+	}{
+		{"memory-hit", 2000, func() error { _, err := mem.Credentials(ctx, u); return err }},
+		{"redis-hit", 100, func() error { _, err := r.b.Credentials(ctx, u2); return err }},
+		{"redis-ping", 100, func() error { return r.client.Ping(ctx).Err() }},
+		{"redis-get", 100, func() error { return r.client.Get(ctx, key).Err() }},
+		{"signed-call", 20, func() error { _, err := stsc.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); return err }},
+	}
+	per := make([][]float64, len(ops))
+	for b.Loop() {
+		for round := 0; round < 15; round++ {
+			for i, op := range ops {
+				start := time.Now()
+				for range op.n {
+					if err := op.fn(); err != nil {
+						b.Fatal(op.name, err)
+					}
+				}
+				per[i] = append(per[i], float64(time.Since(start).Nanoseconds())/float64(op.n))
+			}
+		}
+	}
+	med := map[string]float64{}
+	for i, op := range ops {
+		slices.Sort(per[i])
+		med[op.name] = per[i][len(per[i])/2]
+		b.ReportMetric(med[op.name], op.name+"-ns")
+	}
+	b.ReportMetric(100*med["memory-hit"]/med["signed-call"], "memory-hit-%-of-signed-call")
+	b.ReportMetric(med["redis-hit"]/med["redis-get"], "redis-hit/redis-get")
+	b.ReportMetric(med["redis-hit"]/med["redis-ping"], "redis-hit/redis-ping")
 }

@@ -407,18 +407,29 @@ func (b *Broker) serve(ctx context.Context, c Cache, req *request) (*Session, er
 	if c == Cache(b.local) {
 		fk += "/local"
 	}
-	ch := b.flights.DoChan(fk, func() (any, error) {
-		return b.exchangeLocked(ctx, c, req, old)
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
+	return b.join(ctx, fk, func(ctx context.Context) (*Session, error) { return b.exchangeLocked(ctx, c, req, old) })
+}
+
+// join runs fn once for all concurrent callers of key in this process,
+// with the context of the first. A caller whose own context is alive runs
+// again when that first caller was cancelled.
+func (b *Broker) join(ctx context.Context, key string, fn func(context.Context) (*Session, error)) (*Session, error) {
+	for attempt := 0; ; attempt++ {
+		ch := b.flights.DoChan(key, func() (any, error) { return fn(ctx) })
+		select {
+		case r := <-ch:
+			if r.Err != nil {
+				leaderGone := errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)
+				if leaderGone && ctx.Err() == nil && attempt < 3 {
+					continue
+				}
+				return nil, r.Err
+			}
+			s := *r.Val.(*Session)
+			return &s, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		s := *r.Val.(*Session)
-		return &s, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 }
 

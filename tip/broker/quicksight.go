@@ -76,7 +76,7 @@ func (b *Broker) quickSight(ctx context.Context, c Cache, key string, user quick
 	if c == Cache(b.local) {
 		fk += "/local"
 	}
-	ch := b.flights.DoChan(fk, func() (any, error) {
+	return b.join(ctx, fk, func(ctx context.Context) (*Session, error) {
 		recheck := func(ctx context.Context) (*Entry, error) { return b.get(ctx, c, credsKey) }
 		e, cached, err := b.locked(ctx, c, "lock:"+key, old, recheck, func(ctx context.Context, l *Lock) (*Entry, error) {
 			q := b.cfg.QuickSight
@@ -105,14 +105,4 @@ func (b *Broker) quickSight(ctx context.Context, c Cache, key string, user quick
 		}
 		return sessionOf(e, cached), nil
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		s := *r.Val.(*Session)
-		return &s, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
