@@ -84,7 +84,43 @@ func TestSealBindsTheKey(t *testing.T) {
 	if _, err := s.open("creds:bob", b); !errors.Is(err, ErrRefused) {
 		t.Fatalf("opened under another key: %v", err)
 	}
+	full := &Entry{AccessKeyID: "AK", SecretAccessKey: "SK", SessionToken: "ST", Expires: time.Unix(1_700_000_000, 5), AssumedRoleArn: "arn",
+		UserID: "u", IdentityStoreID: "d-1", Used: "h", Fence: 42}
+	b, _ = s.seal("k", full)
+	got, err := s.open("k", b)
+	if err != nil || !got.Expires.Equal(full.Expires) {
+		t.Fatalf("round trip: %v %+v", err, got)
+	}
+	got.Expires = full.Expires
+	if *got != *full {
+		t.Fatalf("round trip: %+v, want %+v", got, full)
+	}
 	if _, err := newSealer(k[:16]); err == nil {
 		t.Fatal("a 16-byte key was accepted")
+	}
+}
+
+// BenchmarkOpen is the broker's own CPU in a Redis hit: decrypting and
+// decoding one credentials entry of realistic size.
+func BenchmarkOpen(b *testing.B) {
+	s, err := newSealer(make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := make([]byte, 900)
+	for i := range tok {
+		tok[i] = 'a' + byte(i%26)
+	}
+	sealed, err := s.seal("k", &Entry{AccessKeyID: "ASIAEXAMPLEEXAMPLE01", SecretAccessKey: "0123456789012345678901234567890123456789",
+		SessionToken: string(tok), Expires: time.Now().Add(time.Hour), UserID: "13d4d28d-e709-4d82-399f-133e69e58407",
+		AssumedRoleArn: "arn:aws:sts::123456789012:assumed-role/tip-enhanced/tip-13d4d28d-e709-4d82-399f-133e69e58407"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.open("k", sealed); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
