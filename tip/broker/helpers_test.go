@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -218,7 +219,7 @@ func (f *fixture) replica(t testing.TB, srv *redistest.Server, key []byte, mod f
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := broker.Config{Exchange: f.xcfg, Verifier: f.verifier, Cache: cache, Lease: 2 * 1e9}
+	cfg := broker.Config{Exchange: f.xcfg, Verifier: f.verifier, Cache: cache, Lease: 2 * time.Second}
 	if mod != nil {
 		mod(&cfg)
 	}
