@@ -113,6 +113,7 @@ Start offline with:  tipctl demo`,
 		root.AddCommand(f(app))
 	}
 	addCompletions(root)
+	finishTree(app, root)
 	sort.Slice(root.Commands(), func(i, j int) bool { return root.Commands()[i].Name() < root.Commands()[j].Name() })
 	return root
 }

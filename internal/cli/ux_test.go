@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestUnknownSubcommandExitsUsage: a typo fails with exit 2 and the
+// closest names, at every level, and never prints on stdout (where
+// credential_process would read it).
+func TestUnknownSubcommandExitsUsage(t *testing.T) {
+	home(t)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"auth", "logni"}, "did you mean `tipctl auth login`?"},
+		{[]string{"auth", "get-iam-credential"}, "did you mean `tipctl auth get-iam-credentials`?"},
+		{[]string{"athu", "login"}, "did you mean `tipctl auth`?"},
+		{[]string{"configure", "sandbx"}, "did you mean `tipctl configure sandbox`?"},
+		{[]string{"s3ag", "nothing-like-it"}, `unknown command "nothing-like-it" for "tipctl s3ag"`},
+	}
+	for _, c := range cases {
+		out, stderr, code := run(t, c.args...)
+		if code != ExitUsage || out != "" || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d stdout %q stderr %q", c.args, code, out, stderr)
+		}
+	}
+	// A group alone still shows its help, successfully.
+	if out, stderr, code := run(t, "auth"); code != ExitOK || !strings.Contains(out, "get-iam-credentials") {
+		t.Errorf("auth alone: exit %d %q %q", code, out, stderr)
+	}
+}
+
+// TestTipCLIAliases: a tip-cli user switches by changing one word.
+func TestTipCLIAliases(t *testing.T) {
+	home(t)
+	// tip-cli configure --idp okta --config JSON, with tip-cli's own keys.
+	_, stderr, code := run(t, "configure", "--idp", "okta", "--config", `{"token_exchange_application_arn": "arn:aws:sso::123456789012:application/ssoins-1234567890abcdef/apl-abcdef0123456789",
+		"oidc_role_arn": "arn:aws:iam::123456789012:role/tip-bridge", "id_enhanced_role_arn": "arn:aws:iam::123456789012:role/tip-enhanced",
+		"okta_url": "https://dev-123456789.okta.com/oauth2/default", "okta_client_id": "0oEXAMPLE", "region": "eu-west-1"}`)
+	if code != ExitOK {
+		t.Fatalf("configure --idp: exit %d %s", code, stderr)
+	}
+	out, _, code := run(t, "configure", "show", "-o", "json")
+	if code != ExitOK || !strings.Contains(out, `"issuer": "https://dev-123456789.okta.com/oauth2/default"`) || !strings.Contains(out, `"client_id": "0oEXAMPLE"`) {
+		t.Fatalf("profile after configure --idp: %s", out)
+	}
+	// tip-cli configure generate-cfn-template URL AUD THUMBPRINT.
+	out, stderr, code = run(t, "configure", "generate-cfn-template", "https://dev-123456789.okta.com/oauth2/default", "abcdefghij1234567890",
+		"55357933a7310d2db90c3fa1ed0970a7bb34ed39")
+	if code != ExitOK || !strings.Contains(out, "55357933a7310d2db90c3fa1ed0970a7bb34ed39") || !strings.Contains(out, "abcdefghij1234567890") ||
+		!strings.Contains(out, "AWS::IAM::OIDCProvider") {
+		t.Fatalf("generate-cfn-template: exit %d %s %s", code, out, stderr)
+	}
+	// tip-cli auth refresh-token: the same command as auth refresh (which
+	// here needs a login first).
+	_, stderr, code = run(t, "auth", "refresh-token")
+	if code != ExitAuth || !strings.Contains(stderr, "tipctl auth login") {
+		t.Fatalf("auth refresh-token: exit %d %s", code, stderr)
+	}
+}
+
+// TestLoginFlagConflicts: contradicting login flags are a usage error,
+// before anything happens.
+func TestLoginFlagConflicts(t *testing.T) {
+	home(t)
+	for _, args := range [][]string{{"auth", "login", "--device", "--browser"}, {"auth", "login", "--no-browser", "--device"}} {
+		out, stderr, code := run(t, args...)
+		if code != ExitUsage || out != "" || !strings.Contains(stderr, "cannot be used together") {
+			t.Errorf("%v: exit %d %q %q", args, code, out, stderr)
+		}
+	}
+}
+
+// TestFlagHelpRenders: a backquoted command in a flag's help is not taken
+// for the flag's value name.
+func TestFlagHelpRenders(t *testing.T) {
+	out, _, code := run(t, "sandbox", "--help")
+	if code != ExitOK || !strings.Contains(out, "--world string") || strings.Contains(out, "--world tipctl") ||
+		!strings.Contains(out, "'tipctl sandbox world'") {
+		t.Fatalf("sandbox --help: exit %d\n%s", code, out)
+	}
+}
