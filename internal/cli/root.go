@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -121,7 +119,7 @@ Start offline with:  tipctl demo`,
 // Main runs tipctl with args and returns the exit code.
 func Main(args []string) int {
 	app := &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	return Run(ctx, app, args)
 }
@@ -137,6 +135,10 @@ func Run(ctx context.Context, app *App, args []string) int {
 	code := exitCode(ctx, err)
 	if e := (*Error)(nil); errors.As(err, &e) && e.Msg == "" {
 		return code // nothing to say: e.g. the exit status of a command run by exec
+	}
+	if sig, ok := interrupted(ctx); ok {
+		fmt.Fprintln(app.Stderr, "tipctl: "+sig.message())
+		return sig.code()
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintln(app.Stderr, "tipctl: "+msg)
