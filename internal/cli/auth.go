@@ -174,22 +174,13 @@ func newStatusCmd(app *App) *cobra.Command {
 				return failure(err, p.Name)
 			}
 			if app.JSON() {
-				return app.printJSON(s)
+				if err := app.printJSON(s); err != nil {
+					return err
+				}
+				return statusExit(s)
 			}
-			if !s.LoggedIn {
-				fmt.Fprintf(app.Stdout, "Profile %s: not logged in (run `tipctl auth login --profile %s`).\n", s.Profile, s.Profile)
-				return nil
-			}
-			now := time.Now()
-			fmt.Fprintf(app.Stdout, "Profile:      %s\nUser:         %s\nIssuer:       %s\n", s.Profile, orDash(s.Email, s.Subject), s.Issuer)
-			fmt.Fprintf(app.Stdout, "IdP token:    %s (refreshable: %v)\n", until(s.IDTokenExpiry, now), s.CanRefresh)
-			if s.CredentialsUntil != nil {
-				fmt.Fprintf(app.Stdout, "Credentials:  %s\nSession:      %s\n", until(s.CredentialsUntil, now), s.AssumedRoleArn)
-			} else {
-				fmt.Fprintf(app.Stdout, "Credentials:  none cached (minted on first use)\n")
-			}
-			fmt.Fprintf(app.Stdout, "Store:        %s\n", s.Backend)
-			return nil
+			printStatus(app, s)
+			return statusExit(s)
 		},
 	}
 }

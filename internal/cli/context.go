@@ -101,7 +101,7 @@ func (a *App) manager(p *config.Profile) (*session.Manager, error) {
 		return nil, err
 	}
 	return &session.Manager{
-		Profile: p, Vault: v, HTTP: hc, Getenv: a.Getenv,
+		Profile: p, Vault: v, HTTP: hc, Getenv: a.Getenv, Now: clock,
 		IdP:  &session.OIDC{Config: idpConfig(p, hc, a.Getenv)},
 		Warn: func(format string, args ...any) { a.say(format, args...) },
 	}, nil

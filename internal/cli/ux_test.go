@@ -3,6 +3,7 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUnknownSubcommandExitsUsage: a typo fails with exit 2 and the
@@ -81,4 +82,13 @@ func TestFlagHelpRenders(t *testing.T) {
 		!strings.Contains(out, "'tipctl sandbox world'") {
 		t.Fatalf("sandbox --help: exit %d\n%s", code, out)
 	}
+}
+
+// runAt is run with this machine's clock at now.
+func runAt(t *testing.T, now time.Time, args ...string) (string, string, int) {
+	t.Helper()
+	prev := clock
+	clock = func() time.Time { return now }
+	defer func() { clock = prev }()
+	return run(t, args...)
 }

@@ -45,6 +45,9 @@ type Tokens struct {
 	// an assertion is exchanged only once, so the next exchange needs a
 	// refreshed id_token.
 	IDTokenUsed bool `json:"id_token_used,omitempty"`
+	// RefreshRejectedAt is when the IdP refused the refresh token (which is
+	// then dropped): the session cannot renew itself any more.
+	RefreshRejectedAt time.Time `json:"refresh_rejected_at,omitzero"`
 }
 
 // Credentials are identity-enhanced AWS credentials with what they carry.
@@ -350,6 +353,12 @@ func (m *Manager) refreshLocked(ctx context.Context, t *Tokens) (*Tokens, error)
 	nt, err := m.IdP.Refresh(ctx, t.RefreshToken)
 	if err != nil {
 		if errors.Is(err, ErrLoginRequired) {
+			// Remember it, so that status tells the truth: this session
+			// cannot renew itself any more.
+			t.RefreshToken, t.RefreshRejectedAt = "", m.now().UTC()
+			if perr := m.putTokens(t); perr != nil {
+				m.warn("tipctl: could not record the refused refresh token: %v", perr)
+			}
 			return nil, &LoginRequiredError{Profile: m.Profile.Name, Reason: "the IdP session has expired or was revoked"}
 		}
 		return nil, err
@@ -417,14 +426,20 @@ func (m *Manager) Logout(ctx context.Context) (revoked bool, err error) {
 
 // Status is a secret-free view of a session, for `auth status`.
 type Status struct {
-	Profile          string     `json:"profile"`
-	LoggedIn         bool       `json:"logged_in"`
-	Email            string     `json:"email,omitempty"`
-	Subject          string     `json:"subject,omitempty"`
-	Issuer           string     `json:"issuer,omitempty"`
-	LoggedInAt       *time.Time `json:"logged_in_at,omitempty"`
-	IDTokenExpiry    *time.Time `json:"id_token_expiry,omitempty"`
-	CanRefresh       bool       `json:"can_refresh"`
+	Profile       string     `json:"profile"`
+	LoggedIn      bool       `json:"logged_in"`
+	Email         string     `json:"email,omitempty"`
+	Subject       string     `json:"subject,omitempty"`
+	Issuer        string     `json:"issuer,omitempty"`
+	LoggedInAt    *time.Time `json:"logged_in_at,omitempty"`
+	IDTokenExpiry *time.Time `json:"id_token_expiry,omitempty"`
+	CanRefresh    bool       `json:"can_refresh"`
+	// RefreshRejectedAt is when the IdP last refused the refresh token.
+	RefreshRejectedAt *time.Time `json:"refresh_rejected_at,omitempty"`
+	// Usable reports whether credentials can be had without a new login:
+	// fresh cached credentials, an unused valid id_token, or a refresh
+	// token the IdP has not refused.
+	Usable           bool       `json:"usable"`
 	CredentialsUntil *time.Time `json:"credentials_expiry,omitempty"`
 	AssumedRoleArn   string     `json:"assumed_role_arn,omitempty"`
 	UserID           string     `json:"identity_center_user_id,omitempty"`
@@ -442,6 +457,8 @@ func (m *Manager) Status() (*Status, error) {
 		s.LoggedIn, s.Email, s.Subject, s.Issuer = true, t.Email, t.Subject, t.Issuer
 		s.LoggedInAt, s.IDTokenExpiry = timePtr(t.LoggedInAt), timePtr(t.Expiry)
 		s.CanRefresh = t.RefreshToken != ""
+		s.RefreshRejectedAt = timePtr(t.RefreshRejectedAt)
+		s.Usable = s.CanRefresh || (!t.IDTokenUsed && t.Expiry.Sub(m.now()) > IDTokenMargin)
 	}
 	c, err := m.CachedCredentials()
 	if err != nil {
@@ -449,6 +466,9 @@ func (m *Manager) Status() (*Status, error) {
 	}
 	if c != nil {
 		s.CredentialsUntil, s.AssumedRoleArn, s.UserID = timePtr(c.Expiration), c.AssumedRoleArn, c.UserID
+		if s.LoggedIn && c.Expiration.Sub(m.now()) > Mandatory {
+			s.Usable = true
+		}
 	}
 	return s, nil
 }
