@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 // TestUnknownSubcommandExitsUsage: a typo fails with exit 2 and the
@@ -91,4 +95,42 @@ func runAt(t *testing.T, now time.Time, args ...string) (string, string, int) {
 	clock = func() time.Time { return now }
 	defer func() { clock = prev }()
 	return run(t, args...)
+}
+
+// TestConfigureSandboxKeepsOtherProfiles: `configure sandbox` never
+// replaces an Okta profile silently; --force does, after a backup.
+func TestConfigureSandboxKeepsOtherProfiles(t *testing.T) {
+	sb := ststest.Sandbox(t, nil)
+	dir := home(t)
+	okta := `{"org_url": "https://dev-123456.okta.com", "client_id": "0oaokta", "application_arn": "arn:aws:sso::123456789012:application/ssoins-1234567890abcdef/apl-abcdef0123456789",
+		"bridge_role_arn": "arn:aws:iam::123456789012:role/tip-bridge", "enhanced_role_arn": "arn:aws:iam::123456789012:role/tip-enhanced", "region": "eu-west-1"}`
+	if _, stderr, code := run(t, "-p", "okta1", "configure", "idp", "--provider", "okta", "--config", okta); code != 0 {
+		t.Fatalf("configure idp: %s", stderr)
+	}
+	before, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(t, "-p", "okta1", "configure", "sandbox", "--endpoint", sb.URL())
+	after, _ := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	if code != ExitUsage || !strings.Contains(stderr, `profile "okta1" is for provider okta`) || !strings.Contains(stderr, "--force") || string(after) != string(before) {
+		t.Fatalf("configure sandbox over okta: exit %d %q, file changed: %v", code, stderr, string(after) != string(before))
+	}
+	// A sandbox profile of the same name is simply updated.
+	if _, stderr, code := run(t, "-p", "sb", "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := run(t, "-p", "sb", "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
+		t.Fatalf("updating a sandbox profile: %s", stderr)
+	}
+	// --force replaces it and keeps the old file.
+	_, stderr, code = run(t, "-p", "okta1", "configure", "sandbox", "--endpoint", sb.URL(), "--force")
+	bak, _ := os.ReadFile(filepath.Join(dir, "config.yaml.bak"))
+	if code != 0 || !strings.Contains(string(bak), "0oaokta") || !strings.Contains(stderr, "config.yaml.bak") {
+		t.Fatalf("--force: exit %d %q backup %q", code, stderr, bak)
+	}
+	out, _, _ := run(t, "-p", "okta1", "configure", "show", "-o", "json")
+	if !strings.Contains(out, `"provider": "sandbox"`) {
+		t.Fatalf("after --force: %s", out)
+	}
 }
