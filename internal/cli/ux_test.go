@@ -134,3 +134,22 @@ func TestConfigureSandboxKeepsOtherProfiles(t *testing.T) {
 		t.Fatalf("after --force: %s", out)
 	}
 }
+
+// TestGenerateAWSConfigNeverDefault: the default tipctl profile does not
+// become [default] in ~/.aws/config unless asked.
+func TestGenerateAWSConfigNeverDefault(t *testing.T) {
+	sb := ststest.Sandbox(t, nil)
+	home(t)
+	if _, stderr, code := run(t, "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
+		t.Fatal(stderr)
+	}
+	out, stderr, code := run(t, "generate", "aws-config")
+	if code != 0 || strings.Contains(out, "[default]") || !strings.Contains(out, "[profile tipctl]") ||
+		!strings.Contains(out, "get-iam-credentials --profile default") {
+		t.Fatalf("generate aws-config: %d %q %q", code, out, stderr)
+	}
+	out, _, code = run(t, "generate", "aws-config", "--aws-profile", "default")
+	if code != 0 || !strings.Contains(out, "[default]") {
+		t.Fatalf("generate aws-config --aws-profile default: %d %q", code, out)
+	}
+}
