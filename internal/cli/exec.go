@@ -150,7 +150,7 @@ profile's enhanced_session_seconds). For long-running programs use
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
-	cmd.Flags().StringVar(&region, "region", "", "AWS_REGION for the command (default: the profile's region)")
+	cmd.Flags().StringVar(&region, "region", "", "AWS_REGION for the command (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)")
 	sa.register(cmd)
 	return cmd
 }
@@ -200,10 +200,7 @@ func childEnv(app *App, p *config.Profile, region string) []string {
 			}
 		}
 	}
-	if region == "" {
-		region = p.Region
-	}
-	if region != "" {
+	if region = childRegion(app, region, p); region != "" {
 		env = setEnv(env, "AWS_REGION", region)
 		env = setEnv(env, "AWS_DEFAULT_REGION", region)
 	}

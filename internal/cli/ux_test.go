@@ -153,3 +153,27 @@ func TestGenerateAWSConfigNeverDefault(t *testing.T) {
 		t.Fatalf("generate aws-config --aws-profile default: %d %q", code, out)
 	}
 }
+
+// TestExecHonoursAWSRegion: AWS_REGION / AWS_DEFAULT_REGION win over the
+// profile's region, as in the AWS CLI; --region over both.
+func TestExecHonoursAWSRegion(t *testing.T) {
+	loggedIn(t)
+	if env := envOf(t); env["AWS_REGION"] != "us-east-1" {
+		t.Fatalf("profile region: %v", env)
+	}
+	t.Setenv("AWS_DEFAULT_REGION", "eu-west-3")
+	if env := envOf(t); env["AWS_REGION"] != "eu-west-3" || env["AWS_DEFAULT_REGION"] != "eu-west-3" {
+		t.Fatalf("AWS_DEFAULT_REGION: %v", env)
+	}
+	t.Setenv("AWS_REGION", "eu-central-1")
+	if env := envOf(t); env["AWS_REGION"] != "eu-central-1" || env["AWS_DEFAULT_REGION"] != "eu-central-1" {
+		t.Fatalf("AWS_REGION: %v", env)
+	}
+	if env := envOf(t, "--region", "ap-south-1"); env["AWS_REGION"] != "ap-south-1" {
+		t.Fatalf("--region: %v", env)
+	}
+	out, stderr, code := run(t, "serve", "--exec", "printf '%s' \"$AWS_REGION\"")
+	if code != 0 || out != "eu-central-1" {
+		t.Fatalf("serve --exec region: %d %q %q", code, out, stderr)
+	}
+}
