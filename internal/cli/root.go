@@ -11,6 +11,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -64,6 +65,9 @@ type App struct {
 	Output  string
 	Debug   bool
 	NoColor bool
+
+	// duration is --duration of the commands that mint credentials.
+	duration time.Duration
 }
 
 // commandGroups are added to the root by each command file's init.

@@ -15,6 +15,7 @@ func finishTree(app *App, root *cobra.Command) {
 	addTipCLIAliases(app, root)
 	strictSubcommands(root)
 	plainFlagUsage(root)
+	addDurationFlags(app, root)
 	exclusiveFlags(root, []string{"auth", "login"}, "device", "browser")
 	exclusiveFlags(root, []string{"auth", "login"}, "device", "no-browser")
 }

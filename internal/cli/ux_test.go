@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,5 +176,46 @@ func TestExecHonoursAWSRegion(t *testing.T) {
 	out, stderr, code := run(t, "serve", "--exec", "printf '%s' \"$AWS_REGION\"")
 	if code != 0 || out != "eu-central-1" {
 		t.Fatalf("serve --exec region: %d %q %q", code, out, stderr)
+	}
+}
+
+// TestOneDurationFlag: --duration on every credential command sets the
+// lifetime of what it mints; out-of-range values are usage errors.
+func TestOneDurationFlag(t *testing.T) {
+	loggedIn(t)
+	lifetime := func(out string) time.Duration {
+		var pc processCreds
+		if err := json.Unmarshal([]byte(out), &pc); err != nil {
+			t.Fatalf("credential_process output %q: %v", out, err)
+		}
+		exp, err := time.Parse(time.RFC3339, pc.Expiration)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Until(exp)
+	}
+	// The identity-enhanced session is a chained role session: at most 1h.
+	out, stderr, code := run(t, "auth", "get-iam-credentials", "--duration", "20m", "--force-new")
+	if code != 0 || lifetime(out) < 15*time.Minute || lifetime(out) > 21*time.Minute {
+		t.Fatalf("get-iam-credentials --duration 20m: %d %q %q", code, out, stderr)
+	}
+	out, stderr, code = run(t, "exec", "--duration", "45m", "--", "sh", "-c", `printf '%s' "$AWS_CREDENTIAL_EXPIRATION"`)
+	exp, err := time.Parse(time.RFC3339, strings.TrimSpace(out))
+	if code != 0 || err != nil || time.Until(exp) < 40*time.Minute || time.Until(exp) > 46*time.Minute {
+		t.Fatalf("exec --duration 45m: %d %q %q", code, out, stderr)
+	}
+	// AWS's own limit comes back as its reason, in one line.
+	if _, stderr, code := run(t, "auth", "get-iam-credentials", "--duration", "2h", "--force-new"); code != ExitAWS || !strings.Contains(stderr, "1 hour") {
+		t.Fatalf("--duration 2h: %d %q", code, stderr)
+	}
+	out, stderr, code = run(t, "s3ag", "get-data-access", "s3://analytics-data/emea/", "--duration", "20m")
+	if code != 0 || lifetime(out) > 21*time.Minute || lifetime(out) < 15*time.Minute {
+		t.Fatalf("s3ag --duration 20m: %d %q %q", code, out, stderr)
+	}
+	for _, args := range [][]string{{"auth", "get-iam-credentials", "--duration", "5m"}, {"exec", "--duration", "13h", "--", "true"},
+		{"s3ag", "get-data-access", "s3://analytics-data/emea/", "--duration", "1500ms"}} {
+		if out, stderr, code := run(t, args...); code != ExitUsage || out != "" || !strings.Contains(stderr, "--duration") {
+			t.Errorf("%v: %d %q %q", args, code, out, stderr)
+		}
 	}
 }

@@ -121,6 +121,10 @@ type Manager struct {
 	Now    func() time.Time
 	// Warn receives non-fatal notes (stderr); may be nil.
 	Warn func(format string, args ...any)
+	// MinLifetime, when set, is how long cached credentials must still be
+	// valid to be returned (a --duration the caller asked for); the
+	// default is the Advisory window.
+	MinLifetime time.Duration
 	// Exchange runs the chain; tests may replace it (default exchange.Run).
 	Exchange func(ctx context.Context, c exchange.Config) (*exchange.Result, error)
 }
@@ -222,10 +226,15 @@ func decodeCreds(b []byte) (*Credentials, error) {
 // window, or nil: the no-network, no-lock fast path of credential_process.
 func (m *Manager) Fresh() (*Credentials, error) {
 	c, err := m.CachedCredentials()
-	if err != nil || c == nil || c.Expiration.Sub(m.now()) <= Advisory {
+	if err != nil || c == nil || c.Expiration.Sub(m.now()) <= m.freshFor() {
 		return nil, err
 	}
 	return c, nil
+}
+
+// freshFor is how much life cached credentials need to be returned.
+func (m *Manager) freshFor() time.Duration {
+	return max(Advisory, m.MinLifetime)
 }
 
 // Credentials returns identity-enhanced credentials: the cached ones while
@@ -241,7 +250,7 @@ func (m *Manager) Credentials(ctx context.Context, force bool) (*Credentials, er
 			return false
 		}
 		c, err := decodeCreds(b)
-		if err != nil || c.Expiration.Sub(now) <= Advisory {
+		if err != nil || c.Expiration.Sub(now) <= m.freshFor() {
 			return false
 		}
 		hit = c
