@@ -37,8 +37,8 @@ func newLoginCmd(app *App) *cobra.Command {
 		Long: `Signs in at the profile's IdP with the authorization code flow and PKCE
 (S256): the browser is sent to the IdP and comes back to 127.0.0.1 on a
 random port. Under SSH, on WSL, or on Linux without a display the device flow
-is used instead (--device forces it, --browser forbids it). --no-browser
-prints the URL instead of opening it.
+is used instead, unless BROWSER names the browser to use (--device forces it,
+--browser forbids it). --no-browser prints the URL instead of opening it.
 
 Only the IdP tokens are stored; AWS credentials are minted on first use.
 --verify also runs the whole exchange once.`,
