@@ -270,7 +270,7 @@ stored secrets are corrupt, so it is the way out of a broken store.`,
 
 // idpConfig builds the IdP client configuration of a profile.
 func idpConfig(p *config.Profile, hc *http.Client, getenv func(string) string) idp.Config {
-	c := idp.Config{Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.EffectiveScopes(), RedirectPort: p.RedirectPort,
+	c := idp.Config{Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.EffectiveScopes(), RedirectPort: p.RedirectPort, AuthParams: p.AuthParams,
 		HTTPClient: hc, Endpoints: idp.Endpoints{AuthURL: p.IdP.Authorization, TokenURL: p.IdP.Token, DeviceAuthURL: p.IdP.Device,
 			RevocationURL: p.IdP.Revocation, UserInfoURL: p.IdP.UserInfo, JWKSURL: p.IdP.JWKS}}
 	if d, err := config.Paths(); err == nil {

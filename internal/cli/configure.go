@@ -73,6 +73,7 @@ without a terminal, missing values are an error that names them.
 			for k, v := range values {
 				merged[k] = v
 			}
+			switchBridge(merged, values)
 			p, missing, err := config.BuildProfile(provider, merged)
 			if err != nil {
 				return Errorf(ExitConfig, "", "%v", err)

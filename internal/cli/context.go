@@ -106,6 +106,7 @@ func (a *App) manager(p *config.Profile) (*session.Manager, error) {
 	return &session.Manager{
 		Profile: p, Vault: v, HTTP: hc, Getenv: a.Getenv, Now: clock,
 		MinLifetime: minLifetime(a.duration),
+		Ambient:     a.ambientCredentials(p),
 		IdP:         &session.OIDC{Config: idpConfig(p, hc, a.Getenv)},
 		Warn:        func(format string, args ...any) { a.say(format, args...) },
 	}, nil

@@ -76,6 +76,9 @@ var inputHelp = map[string]string{
 	"redirect_port":               "loopback callback port (0 = random)",
 	"application_arn":             "IAM Identity Center customer-managed application ARN (arn:aws:sso::ACCOUNT:application/ssoins-…/apl-…)",
 	"bridge_role_arn":             "IAM role assumed with the IdP token (arn:aws:iam::ACCOUNT:role/NAME)",
+	"exchange_credentials":        "instead of a bridge role, the ambient AWS credentials exchange the token: default (the SDK chain) or profile:NAME",
+	"assertion":                   "the IdP token exchanged with AWS: id_token (default) or access_token (an API audience)",
+	"auth_params":                 "extra authorization request parameters, e.g. prompt=consent&resource=api://x",
 	"enhanced_role_arn":           "IAM role for the identity-enhanced session (arn:aws:iam::ACCOUNT:role/NAME)",
 	"region":                      "AWS region (e.g. us-east-1)",
 	"identity_center_region":      "IAM Identity Center region, if different from region",
@@ -181,6 +184,9 @@ func BuildProfile(provider string, values map[string]string) (*Profile, []string
 	}
 	if provider != ProviderSandbox {
 		for _, k := range []string{"client_id", "application_arn", "bridge_role_arn", "enhanced_role_arn", "region"} {
+			if k == "bridge_role_arn" && p.ExchangeCredentials != "" {
+				continue // no bridge role: the ambient credentials exchange
+			}
 			b.need(k)
 		}
 	}
@@ -317,6 +323,18 @@ func (b *builder) common() {
 	p.RedirectPort = b.atoi("redirect_port")
 	p.ApplicationARN = in["application_arn"]
 	p.BridgeRoleARN = in["bridge_role_arn"]
+	p.ExchangeCredentials = in["exchange_credentials"]
+	p.Assertion = in["assertion"]
+	if v := in["auth_params"]; v != "" {
+		q, err := url.ParseQuery(v)
+		if err != nil {
+			b.bad("auth_params", "%q is not KEY=VALUE&KEY=VALUE", v)
+		}
+		p.AuthParams = map[string]string{}
+		for k, vs := range q {
+			p.AuthParams[k] = vs[len(vs)-1]
+		}
+	}
 	p.EnhancedRoleARN = in["enhanced_role_arn"]
 	p.Region = in["region"]
 	p.IdentityCenterRegion = in["identity_center_region"]
@@ -475,7 +493,9 @@ func (b *builder) sandbox() {
 	}
 	setDefault(&p.ClientID, SandboxClientID)
 	setDefault(&p.ApplicationARN, SandboxApplicationARN)
-	setDefault(&p.BridgeRoleARN, SandboxBridgeRoleARN)
+	if p.ExchangeCredentials == "" {
+		setDefault(&p.BridgeRoleARN, SandboxBridgeRoleARN)
+	}
 	setDefault(&p.EnhancedRoleARN, SandboxEnhancedRoleARN)
 	setDefault(&p.Region, SandboxRegion)
 	if p.SandboxAdminKeyID == "" && p.SandboxAdminSecretKey == "" {

@@ -32,15 +32,17 @@ const (
 
 // Tokens are the IdP tokens stored after login.
 type Tokens struct {
-	IDToken      string    `json:"id_token"`
-	AccessToken  string    `json:"access_token,omitempty"`
-	RefreshToken string    `json:"refresh_token,omitempty"`
-	Expiry       time.Time `json:"expiry"`
-	Subject      string    `json:"sub,omitempty"`
-	Email        string    `json:"email,omitempty"`
-	Name         string    `json:"name,omitempty"`
-	Issuer       string    `json:"iss,omitempty"`
-	LoggedInAt   time.Time `json:"logged_in_at"`
+	IDToken     string `json:"id_token"`
+	AccessToken string `json:"access_token,omitempty"`
+	// AccessTokenExpiry is when the access token expires (expires_in).
+	AccessTokenExpiry time.Time `json:"access_token_expiry,omitzero"`
+	RefreshToken      string    `json:"refresh_token,omitempty"`
+	Expiry            time.Time `json:"expiry"`
+	Subject           string    `json:"sub,omitempty"`
+	Email             string    `json:"email,omitempty"`
+	Name              string    `json:"name,omitempty"`
+	Issuer            string    `json:"iss,omitempty"`
+	LoggedInAt        time.Time `json:"logged_in_at"`
 	// IDTokenUsed is set once the id_token was sent to CreateTokenWithIAM:
 	// an assertion is exchanged only once, so the next exchange needs a
 	// refreshed id_token.
@@ -121,6 +123,9 @@ type Manager struct {
 	Now    func() time.Time
 	// Warn receives non-fatal notes (stderr); may be nil.
 	Warn func(format string, args ...any)
+	// Ambient returns the AWS credentials that replace the bridge role in
+	// a profile with exchange_credentials; nil there is an error.
+	Ambient func(ctx context.Context) (aws.CredentialsProvider, error)
 	// MinLifetime, when set, is how long cached credentials must still be
 	// valid to be returned (a --duration the caller asked for); the
 	// default is the Advisory window.
@@ -290,7 +295,17 @@ func (m *Manager) mint(ctx context.Context) (*Credentials, error) {
 	if run == nil {
 		run = exchange.Run
 	}
+	var ambient aws.CredentialsProvider
+	if p.ExchangeCredentials != "" {
+		if m.Ambient == nil {
+			return nil, fmt.Errorf("profile %s has exchange_credentials %s but no AWS credentials source is configured", p.Name, p.ExchangeCredentials)
+		}
+		if ambient, err = m.Ambient(ctx); err != nil {
+			return nil, err
+		}
+	}
 	res, err := run(ctx, exchange.Config{
+		Ambient:              ambient,
 		AWS:                  cfg,
 		IdentityCenterRegion: p.ICRegion(),
 		IDToken:              m.assertion,
@@ -337,18 +352,32 @@ func (m *Manager) assertion(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if t.IDTokenUsed || t.Expiry.Sub(m.now()) < IDTokenMargin {
+	if t.IDTokenUsed || m.assertionExpiry(t).Sub(m.now()) < IDTokenMargin {
 		t, err = m.refreshLocked(ctx, t)
 		if err != nil {
 			return "", err
 		}
 	}
 	out = t.IDToken
+	if m.Profile.UsesAccessToken() {
+		if out = t.AccessToken; out == "" {
+			return "", &LoginRequiredError{Profile: m.Profile.Name, Reason: "the IdP gave no access token to use as the assertion (assertion: access_token)"}
+		}
+	}
 	t.IDTokenUsed = true
 	if err := m.putTokens(t); err != nil {
 		return "", err
 	}
 	return out, nil
+}
+
+// assertionExpiry is when the token exchanged with AWS expires: the
+// id_token's exp, or the access token's when that is the assertion.
+func (m *Manager) assertionExpiry(t *Tokens) time.Time {
+	if m.Profile.UsesAccessToken() && !t.AccessTokenExpiry.IsZero() {
+		return t.AccessTokenExpiry
+	}
+	return t.Expiry
 }
 
 // refreshLocked redeems the refresh token; the caller holds the tokens lock.
@@ -467,7 +496,7 @@ func (m *Manager) Status() (*Status, error) {
 		s.LoggedInAt, s.IDTokenExpiry = timePtr(t.LoggedInAt), timePtr(t.Expiry)
 		s.CanRefresh = t.RefreshToken != ""
 		s.RefreshRejectedAt = timePtr(t.RefreshRejectedAt)
-		s.Usable = s.CanRefresh || (!t.IDTokenUsed && t.Expiry.Sub(m.now()) > IDTokenMargin)
+		s.Usable = s.CanRefresh || (!t.IDTokenUsed && m.assertionExpiry(t).Sub(m.now()) > IDTokenMargin)
 	}
 	c, err := m.CachedCredentials()
 	if err != nil {
