@@ -34,4 +34,3 @@ func (c *checker) exchangeShape(p *Profile) {
 // reservedAuthParam are the authorization parameters of the flow itself.
 var reservedAuthParam = map[string]bool{"client_id": true, "redirect_uri": true, "response_type": true, "state": true,
 	"nonce": true, "code_challenge": true, "code_challenge_method": true, "scope": true}
-
