@@ -57,6 +57,9 @@ type Options struct {
 	WorldFile string
 	// WorldYAML is a world given inline; it wins over WorldFile.
 	WorldYAML []byte
+	// TrustIssuer and Audience make the world trust an external OpenID
+	// issuer for tokens with that audience (see TrustIssuer).
+	TrustIssuer, Audience string
 }
 
 // Start binds the listener, loads the world with the real endpoint, and
@@ -71,6 +74,12 @@ func Start(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	endpoint := "http://" + ln.Addr().String()
+	if opts.TrustIssuer != "" {
+		if opts, err = trustOptions(opts); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	var w *world.World
 	switch {
 	case len(opts.WorldYAML) > 0:

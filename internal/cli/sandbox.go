@@ -18,6 +18,7 @@ func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
 	var listen, worldFile string
+	var trust trustFlags
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local emulator of the IdP, Identity Center, STS, S3, Access Grants and QuickSight",
@@ -29,7 +30,10 @@ When ready it prints the endpoint URL on one line. Ctrl-C or SIGTERM stops it.
 Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sb, err := startSandbox(listen, worldFile)
+			if err := trust.check(); err != nil {
+				return err
+			}
+			sb, err := startSandbox(sandbox.Options{Listen: listen, WorldFile: worldFile, TrustIssuer: trust.issuer, Audience: trust.audience})
 			if err != nil {
 				return err
 			}
@@ -47,6 +51,7 @@ Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", DefaultSandboxListen, "address to listen on (127.0.0.1:0 picks a free port)")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
+	trust.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "world",
 		Short: "Print the default world as YAML, to copy and edit",
@@ -60,8 +65,9 @@ Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
 }
 
 // startSandbox starts a sandbox and turns its failures into CLI errors.
-func startSandbox(listen, worldFile string) (*sandbox.Sandbox, error) {
-	sb, err := sandbox.Start(sandbox.Options{Listen: listen, WorldFile: worldFile})
+func startSandbox(opts sandbox.Options) (*sandbox.Sandbox, error) {
+	listen := opts.Listen
+	sb, err := sandbox.Start(opts)
 	if err == nil {
 		return sb, nil
 	}
