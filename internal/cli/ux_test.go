@@ -199,7 +199,7 @@ func TestOneDurationFlag(t *testing.T) {
 	if code != 0 || lifetime(out) < 15*time.Minute || lifetime(out) > 21*time.Minute {
 		t.Fatalf("get-iam-credentials --duration 20m: %d %q %q", code, out, stderr)
 	}
-	out, stderr, code = run(t, "exec", "--duration", "45m", "--", "sh", "-c", `printf '%s' "$AWS_CREDENTIAL_EXPIRATION"`)
+	out, stderr, code = run(t, "exec", "--env", "--duration", "45m", "--", "sh", "-c", `printf '%s' "$AWS_CREDENTIAL_EXPIRATION"`)
 	exp, err := time.Parse(time.RFC3339, strings.TrimSpace(out))
 	if code != 0 || err != nil || time.Until(exp) < 40*time.Minute || time.Until(exp) > 46*time.Minute {
 		t.Fatalf("exec --duration 45m: %d %q %q", code, out, stderr)
