@@ -118,3 +118,27 @@ func TestNoBridgeRole(t *testing.T) {
 		t.Fatalf("bridge role and exchange_credentials: %d %q", code, stderr)
 	}
 }
+
+// TestCredentialProcessCarriesAWSReason (E4): when Identity Center refuses
+// the token, the one-line credential_process error carries its reason
+// (the OAuth error_description), not only the error code.
+func TestCredentialProcessCarriesAWSReason(t *testing.T) {
+	w := editWorld(t, func(doc map[string]any) {
+		app := doc["identity_center"].(map[string]any)["applications"].([]any)[0].(map[string]any)
+		app["jwt_bearer"].([]any)[0].(map[string]any)["audiences"] = []any{"some-other-client"}
+	})
+	sb := ststest.Sandbox(t, w)
+	home(t)
+	if _, stderr, code := run(t, "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
+		t.Fatal(stderr)
+	}
+	loginAs(t, "alice@example.com", "alice-sandbox-pw")
+	if _, stderr, code := run(t, "auth", "login"); code != 0 {
+		t.Fatal(stderr)
+	}
+	out, stderr, code := run(t, "auth", "get-iam-credentials")
+	if code != ExitAWS || out != "" || !strings.Contains(stderr, "InvalidGrantException: the assertion's audience") ||
+		!strings.Contains(stderr, "is not accepted by application") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("exit %d stdout %q stderr %q", code, out, stderr)
+	}
+}

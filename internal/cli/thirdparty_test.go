@@ -144,7 +144,7 @@ func TestAccessTokenAssertion(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	_, stderr, code = run(t, "auth", "get-iam-credentials", "--force-new")
-	if code != ExitAWS || !strings.Contains(stderr, "aud") || strings.Count(stderr, "\n") != 1 {
+	if code != ExitAWS || !strings.Contains(stderr, "Incorrect token audience") || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("id_token against an API audience: %d %q", code, stderr)
 	}
 }
