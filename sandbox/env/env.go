@@ -63,10 +63,14 @@ func (e *Env) Now() time.Time { return time.Now().Add(time.Duration(e.offset.Loa
 // Advance moves the sandbox clock forward (tests of expiry).
 func (e *Env) Advance(d time.Duration) { e.offset.Add(int64(d)) }
 
-// Authenticate verifies r's SigV4 signature and returns its principal.
+// Authenticate verifies r's SigV4 signature and returns its principal. The
+// credential scope must name the world's region.
 func (e *Env) Authenticate(r *http.Request, body []byte, opt awsproto.VerifyOptions) (*auth.Principal, *awsproto.Error) {
 	if !awsproto.IsSigned(r) {
 		return nil, awsproto.Errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
+	}
+	if opt.Region == "" {
+		opt.Region = e.World.Region
 	}
 	sig, err := awsproto.Verify(r, body, e.Now(), e.Registry.Lookup, opt)
 	if err != nil {
