@@ -18,6 +18,7 @@ func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
 	var listen, worldFile, trailBucket string
+	var trust trustFlags
 	var allowRemote, trail, record bool
 	var maxObject int64
 	var events int
@@ -43,13 +44,17 @@ hands out administrator keys and passwords. Another address needs
 --allow-remote.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := trust.check(); err != nil {
+				return err
+			}
 			if allowRemote && !sandbox.IsLoopbackListen(listen) {
 				app.say("tipctl sandbox: WARNING: listening on %s, beyond this machine: anyone who can reach it gets the administrator keys and every user's password (/_sandbox/info stays loopback-only, but test/test is well known)", listen)
 			}
 			if events < 0 {
 				return Errorf(ExitUsage, "give a positive number, e.g. --events 5000", "--events must be positive")
 			}
-			opts := sandbox.Options{Listen: listen, WorldFile: worldFile, AllowRemote: allowRemote, MaxObjectSize: maxObject, Events: events}
+			opts := sandbox.Options{Listen: listen, WorldFile: worldFile, AllowRemote: allowRemote, MaxObjectSize: maxObject, Events: events,
+				TrustIssuer: trust.issuer, Audience: trust.audience}
 			if trail || cmd.Flags().Changed("trail-bucket") {
 				opts.TrailBucket = trailBucket
 			}
@@ -78,6 +83,7 @@ hands out administrator keys and passwords. Another address needs
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address that is not loopback (the sandbox's keys and passwords become reachable from the network)")
 	cmd.Flags().Int64Var(&maxObject, "max-object-size", 0, "largest S3 object or upload body, in bytes (default 1 GiB)")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
+	trust.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "world",
 		Short: "Print the default world as YAML, to copy and edit",
