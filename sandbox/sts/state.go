@@ -48,6 +48,7 @@ type SessionSpec struct {
 	Federated      string
 	SourceIdentity string
 	Context        *auth.IdentityContext
+	IssuedAt       time.Time
 	Expires        time.Time
 	// SessionPolicies narrow the session to their intersection with the role's policies.
 	SessionPolicies []*iampolicy.Document
@@ -56,18 +57,21 @@ type SessionSpec struct {
 // Principal builds the session principal (without keys) for spec.
 func (s SessionSpec) Principal() *auth.Principal {
 	return &auth.Principal{
-		AccountID:       s.Account,
-		Arn:             AssumedRoleArn(s.Account, s.Role.Name, s.SessionName),
-		UserID:          s.Role.RoleID + ":" + s.SessionName,
-		RoleArn:         s.Role.Arn,
-		RoleName:        s.Role.Name,
-		SessionName:     s.SessionName,
-		Chained:         s.Chained,
-		Federated:       s.Federated,
-		SourceIdentity:  s.SourceIdentity,
-		Policies:        s.Role.Policies,
-		SessionPolicies: s.SessionPolicies,
-		Context:         s.Context,
+		AccountID:      s.Account,
+		Arn:            AssumedRoleArn(s.Account, s.Role.Name, s.SessionName),
+		UserID:         s.Role.RoleID + ":" + s.SessionName,
+		RoleArn:        s.Role.Arn,
+		RoleName:       s.Role.Name,
+		SessionName:    s.SessionName,
+		Chained:        s.Chained,
+		Federated:      s.Federated,
+		SourceIdentity: s.SourceIdentity,
+		Policies:       s.Role.Policies,
+		// Evaluated with the role's current policies, as IAM does.
+		PoliciesFromRole: true,
+		SessionPolicies:  s.SessionPolicies,
+		Context:          s.Context,
+		IssuedAt:         s.IssuedAt,
 	}
 }
 
@@ -87,24 +91,5 @@ func baseContext(now time.Time) map[string][]string {
 		"aws:EpochTime":              {strconv.FormatInt(now.Unix(), 10)},
 		"aws:SecureTransport":        {"false"},
 		"aws:MultiFactorAuthPresent": {"false"},
-	}
-}
-
-// callerContext adds the keys that describe an authenticated caller.
-func callerContext(ctx map[string][]string, p *auth.Principal) {
-	ctx["aws:PrincipalAccount"] = []string{p.AccountID}
-	ctx["aws:userid"] = []string{p.UserID}
-	if p.IsSession() {
-		ctx["aws:PrincipalArn"] = []string{p.RoleArn}
-		ctx["aws:PrincipalType"] = []string{"AssumedRole"}
-		if p.SourceIdentity != "" {
-			ctx["aws:SourceIdentity"] = []string{p.SourceIdentity}
-		}
-		if p.Federated != "" {
-			ctx["aws:FederatedProvider"] = []string{p.Federated}
-		}
-	} else {
-		ctx["aws:PrincipalArn"] = []string{p.Arn}
-		ctx["aws:PrincipalType"] = []string{"User"}
 	}
 }

@@ -212,7 +212,7 @@ func TestTemplatePoliciesLintClean(t *testing.T) {
 	check("enhanced trust", at(t, res, "EnhancedRole", "Properties", "AssumeRolePolicyDocument"), KindEnhancedTrust)
 	check("bridge policy", at(t, res, "BridgeRole", "Properties", "Policies", 0, "PolicyDocument"), KindIdentity)
 	for i := range at(t, res, "EnhancedRole", "Properties", "Policies").([]any) {
-		check("enhanced policy", at(t, res, "EnhancedRole", "Properties", "Policies", i, "PolicyDocument"), KindIdentity)
+		check("enhanced policy", at(t, res, "EnhancedRole", "Properties", "Policies", i, "PolicyDocument"), KindEnhanced)
 	}
 }
 

@@ -7,14 +7,8 @@ import "strings"
 // CloudFormation intrinsic (Ref, Fn::Sub, Fn::GetAtt) for the template, so
 // both write the same documents.
 
-// Condition keys of identity-enhanced sessions (IAM Identity Center guide,
-// "AWS STS condition context keys"; sts:SetContext in the service
-// authorization reference).
-const (
-	condUserID           = "identitystore:UserId"
-	condContextProviders = "sts:RequestContextProviders"
-	identityCenterCtx    = "arn:aws:iam::aws:contextProvider/IdentityCenter"
-)
+// The condition keys (UserIDKey, ContextProvidersKey, IdentityCenterProvider)
+// are lint_enhanced.go's.
 
 // BridgeTrust trusts the IdP's tokens with the given audience.
 func BridgeTrust(providerArn any, issuerHostPath string, audience any, subject string) M {
@@ -53,8 +47,8 @@ func EnhancedTrust(bridgeRoleArn any) M {
 		{"Principal", M{{"AWS", bridgeRoleArn}}},
 		{"Action", "sts:SetContext"},
 		{"Condition", M{
-			{"ForAllValues:ArnEquals", M{{condContextProviders, identityCenterCtx}}},
-			{"Null", M{{condContextProviders, "false"}}},
+			{"ForAllValues:ArnEquals", M{{ContextProvidersKey, IdentityCenterProvider}}},
+			{"Null", M{{ContextProvidersKey, "false"}}},
 		}},
 	})
 }
@@ -62,7 +56,7 @@ func EnhancedTrust(bridgeRoleArn any) M {
 // WithPerson conditions a permission of the identity-enhanced role on the
 // Identity Center user its session carries.
 func WithPerson(stmt M) M {
-	return append(stmt, KV{"Condition", M{{"Null", M{{condUserID, "false"}}}}})
+	return append(stmt, KV{"Condition", M{{"Null", M{{UserIDKey, "false"}}}}})
 }
 
 // ServiceArn builds a resource ARN of service; for literal documents the
