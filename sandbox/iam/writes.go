@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -515,7 +516,24 @@ func (s *Service) getRolePolicy(req *request) (any, *awsproto.Error) {
 			return struct{ RoleName, PolicyName, PolicyDocument string }{r.Name, p.Name, EncodePolicy(string(p.Document.JSON))}, nil
 		}
 	}
+	for i, n := range worldPolicyNames(r) {
+		if n == pname {
+			return struct{ RoleName, PolicyName, PolicyDocument string }{r.Name, n, EncodePolicy(r.PolicyJSON[i])}, nil
+		}
+	}
 	return nil, noSuchEntity("The role policy with name %s cannot be found.", pname)
+}
+
+// worldPolicyNames names a world role's unnamed policies (the world file's
+// policies:, first in PolicyJSON) <role>-policy-<n>, so that they list and
+// read like inline policies.
+func worldPolicyNames(r *Role) []string {
+	n := len(r.PolicyJSON) - len(r.Inline) - len(r.Attached)
+	out := make([]string, 0, max(n, 0))
+	for i := 0; i < n; i++ {
+		out = append(out, fmt.Sprintf("%s-policy-%d", r.Name, i+1))
+	}
+	return out
 }
 
 // page cuts a sorted list by Marker (the next item) and MaxItems.
@@ -553,6 +571,7 @@ func (s *Service) listRolePolicies(req *request) (any, *awsproto.Error) {
 		names = append(names, p.Name)
 	}
 	sort.Strings(names)
+	names = append(worldPolicyNames(r), names...)
 	got, next, e := page(req, names)
 	if e != nil {
 		return nil, e
