@@ -9,14 +9,6 @@ import (
 	"testing"
 )
 
-// sandboxHasIdentityKeys: the identity-enhanced sessions of the sandbox
-// carry identitystore:UserId and diag accepts a SetContext statement
-// limited to the Identity Center provider. Both come with branch
-// sec-identity; until it is merged, the enhanced role's least-privilege
-// policy (every statement needs identitystore:UserId) denies alice's
-// GetDataAccess and diag's trust lint fails. Set it to true after merging.
-const sandboxHasIdentityKeys = false
-
 // sandboxWorld is GET /_sandbox/world of the sandbox at url.
 func sandboxWorld(t *testing.T, url string) string {
 	t.Helper()
@@ -90,18 +82,15 @@ access_grants:
 	if !strings.Contains(diagOut, "PASS  e2e.assume_role") || !strings.Contains(diagOut, "PASS  idc.user.mapping") {
 		t.Fatalf("diag for alice: %d\n%s\n%s", code, diagOut, stderr)
 	}
-	if sandboxHasIdentityKeys {
-		if code != 0 {
-			t.Fatalf("diag for alice is not all PASS: %d\n%s\n%s", code, diagOut, stderr)
-		}
-		e.run(nil, "auth", "login", "--browser") // diag's dry run used the token
-		if out, stderr, code := e.run(nil, "s3ag", "get-data-access", "s3://analytics-data/emea/", "--permission", "READ"); code != 0 ||
-			!strings.Contains(out, `"AccessKeyId"`) {
-			t.Fatalf("alice reading emea/: %d %s", code, stderr)
-		}
-		if _, stderr, code := e.run(nil, "s3ag", "get-data-access", "s3://analytics-data/apac/", "--permission", "READ"); code == 0 {
-			t.Fatalf("alice was granted apac/: %s", stderr)
-		}
+	if code != 0 {
+		t.Fatalf("diag for alice is not all PASS: %d\n%s\n%s", code, diagOut, stderr)
+	}
+	if out, stderr, code := e.run(nil, "s3ag", "get-data-access", "s3://analytics-data/emea/", "--permission", "READ"); code != 0 ||
+		!strings.Contains(out, `"AccessKeyId"`) {
+		t.Fatalf("alice reading emea/: %d %s", code, stderr)
+	}
+	if _, stderr, code := e.run(nil, "s3ag", "get-data-access", "s3://analytics-data/apac/", "--permission", "READ"); code == 0 {
+		t.Fatalf("alice was granted apac/: %s", stderr)
 	}
 	// dave is not in Identity Center: diag's user-mapping check fails.
 	if lo, stderr, code := e.run([]string{"BROWSER=" + self, "TIPCTL_E2E_BROWSER=1", "TIPCTL_TEST_USER=dave@example.com",
