@@ -34,6 +34,7 @@ const (
 	SvcSSOAdmin      = "sso"
 	SvcIdentityStore = "identitystore"
 	SvcIAM           = "iam"
+	SvcRedshiftData  = "redshift-data"
 )
 
 // Sandbox is a running (or ready to run) emulator.
@@ -210,6 +211,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIdentityStore, awsproto.JSON11
 		case "iam":
 			return SvcIAM, awsproto.Query
+		case "redshift-data":
+			return SvcRedshiftData, awsproto.JSON11
 		}
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
@@ -218,6 +221,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcSSOAdmin, awsproto.JSON11
 		case strings.HasPrefix(t, "AWSIdentityStore."):
 			return SvcIdentityStore, awsproto.JSON11
+		case strings.HasPrefix(t, "RedshiftData."):
+			return SvcRedshiftData, awsproto.JSON11
 		}
 	}
 	switch {

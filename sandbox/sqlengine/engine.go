@@ -338,3 +338,31 @@ func load(ctx context.Context, conn *sql.Conn, schema, name string, cols []Colum
 	st.Close()
 	return tx.Commit()
 }
+
+// Insert appends rows to a base table in one transaction.
+func (s *Store) Insert(ctx context.Context, schema, table string, cols []string, rows [][]any) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := make([]string, len(cols))
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		q[i], names[i] = "?", QuoteIdent(c)
+	}
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	st, err := tx.PrepareContext(ctx, "INSERT INTO "+QuoteIdent(schema)+"."+QuoteIdent(table)+" ("+strings.Join(names, ", ")+") VALUES ("+strings.Join(q, ", ")+")")
+	if err != nil {
+		tx.Rollback()
+		return 0, Translate(err)
+	}
+	defer st.Close()
+	for _, r := range rows {
+		if _, err := st.ExecContext(ctx, r...); err != nil {
+			tx.Rollback()
+			return 0, Translate(err)
+		}
+	}
+	return int64(len(rows)), tx.Commit()
+}

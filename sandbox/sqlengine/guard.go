@@ -10,9 +10,9 @@ type Class int
 
 // Statement classes.
 const (
-	Query Class = iota // SELECT, WITH … SELECT, VALUES
-	Write              // INSERT, UPDATE, DELETE, MERGE, TRUNCATE, COPY, UNLOAD
-	Define             // CREATE, DROP, ALTER, GRANT, REVOKE, ATTACH/DETACH RLS POLICY, …
+	Query  Class = iota // SELECT, WITH … SELECT, VALUES
+	Write               // INSERT, UPDATE, DELETE, MERGE, TRUNCATE, COPY, UNLOAD
+	Define              // CREATE, DROP, ALTER, GRANT, REVOKE, ATTACH/DETACH RLS POLICY, …
 	Other
 )
 
