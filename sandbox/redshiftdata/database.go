@@ -118,6 +118,9 @@ func kindOf(st []sqlengine.Token) string {
 }
 
 func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params map[string]string) (*Outcome, error) {
+	if len(st) == 0 {
+		return nil, errf("ERROR: the SQL text has no statement")
+	}
 	words := map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name)}
 	var args []any
 	for _, t := range st {

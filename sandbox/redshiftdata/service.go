@@ -270,7 +270,14 @@ func (s *Service) run(ctx context.Context, st *Statement) {
 		if aborted {
 			break
 		}
-		out, qid, err := st.db.Run(ctx, st.user, sub.SQL, sub.toks, st.Params)
+		var out *Outcome
+		var qid int64
+		var err error
+		if sub.errMsg != "" {
+			err = errf("%s", sub.errMsg)
+		} else {
+			out, qid, err = s.runSafely(ctx, st, sub)
+		}
 		now := s.env.Now()
 		st.mu.Lock()
 		sub.updated, sub.queryID = now, qid
@@ -299,6 +306,17 @@ func (s *Service) run(ctx context.Context, st *Statement) {
 		st.status, st.updatedAt = "FINISHED", s.env.Now()
 	}
 	st.mu.Unlock()
+}
+
+// runSafely runs one sub-statement; a fault in the sandbox fails the
+// statement instead of the process.
+func (s *Service) runSafely(ctx context.Context, st *Statement, sub *Sub) (out *Outcome, qid int64, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = nil, errf("ERROR: the sandbox failed on this statement: %v", v)
+		}
+	}()
+	return st.db.Run(ctx, st.user, sub.SQL, sub.toks, st.Params)
 }
 
 // Cancel aborts a statement that has not ended.
