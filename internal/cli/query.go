@@ -39,7 +39,7 @@ with --output json, or CSV with --output csv. Ctrl-C cancels the statement.
 
 Exit codes: 8 when the statement fails (a SQL error), 9 when the person is
 refused (a missing privilege, an IAM denial); see ` + "`tipctl help exit-codes`" + `.`,
-		Example: `  tipctl query --redshift redshift-tip-enabled --database dev "SELECT city, SUM(sales_price) FROM sales_data GROUP BY city"`,
+		Example:     `  tipctl query --redshift redshift-tip-enabled --database dev "SELECT city, SUM(sales_price) FROM sales_data GROUP BY city"`,
 		Annotations: map[string]string{"output-csv": "yes"},
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
