@@ -61,7 +61,10 @@ func (s *Sandbox) wire() error {
 	s.Register(SvcQuickSight, qs)
 	s.AddInfo(qs.Info)
 
-	rsd := redshiftdata.New(s.Env)
+	rsd, err := redshiftdata.New(s.Env)
+	if err != nil {
+		return err
+	}
 	s.Register(SvcRedshiftData, rsd)
 	s.AddInfo(rsd.State.Info)
 

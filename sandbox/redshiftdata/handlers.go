@@ -23,8 +23,11 @@ type Handler struct {
 }
 
 // New builds the service and its wire handler.
-func New(e *env.Env) *Handler {
-	s := NewService(e)
+func New(e *env.Env) (*Handler, error) {
+	s, err := NewService(e)
+	if err != nil {
+		return nil, err
+	}
 	h := &Handler{State: s}
 	h.API = &json11.API{Name: "redshift-data", TargetPrefix: "RedshiftData.", Service: "redshift-data",
 		Runtime: e, Stats: e.Stats, Operations: map[string]json11.Operation{
@@ -40,7 +43,7 @@ func New(e *env.Env) *Handler {
 			"ListTables":            h.listTables,
 			"DescribeTable":         h.describeTable,
 		}}
-	return h
+	return h, nil
 }
 
 type target struct {

@@ -52,15 +52,6 @@ func (wg *Workgroup) init() error {
 			return err
 		}
 		wg.dbs[spec.Name] = db
-		for _, o := range spec.Objects {
-			bucket, key, _ := strings.Cut(strings.TrimPrefix(o.S3, "s3://"), "/")
-			if wg.env.Objects == nil || !wg.env.Objects.BucketExists(bucket) {
-				return fmt.Errorf("redshift workgroup %s: the object %s needs the S3 bucket %s in the world", wg.Name, o.S3, bucket)
-			}
-			if err := wg.env.Objects.PutObject(bucket, key, salesDataCSV(o.Generator.Seed, o.Generator.Rows), "text/csv"); err != nil {
-				return err
-			}
-		}
 		if spec.SQL == "" {
 			continue
 		}
@@ -96,8 +87,10 @@ type Service struct {
 // maxStatements bounds the statements (and results) the sandbox keeps.
 const maxStatements = 2000
 
-// NewService builds the state for the world's workgroups.
-func NewService(e *env.Env) *Service {
+// NewService builds the state for the world's workgroups and writes the
+// objects their SQL loads into the sandbox's S3 (the engine itself starts
+// at first use).
+func NewService(e *env.Env) (*Service, error) {
 	w := e.World
 	s := &Service{env: e, namespace: w.Redshift.IdentityCenterNamespace, workgroups: map[string]*Workgroup{},
 		stmts: map[string]*Statement{}, slots: make(chan struct{}, 4)}
@@ -109,8 +102,22 @@ func NewService(e *env.Env) *Service {
 		for _, a := range spec.Aliases {
 			s.workgroups[a] = wg
 		}
+		for _, db := range spec.Databases {
+			if _, err := sqlengine.Lex(db.SQL); err != nil {
+				return nil, fmt.Errorf("redshift workgroup %s database %s: the world's SQL: %v", wg.Name, db.Name, err)
+			}
+			for _, o := range db.Objects {
+				bucket, key, _ := strings.Cut(strings.TrimPrefix(o.S3, "s3://"), "/")
+				if e.Objects == nil || !e.Objects.BucketExists(bucket) {
+					return nil, fmt.Errorf("redshift workgroup %s: the object %s needs the S3 bucket %s in the world", wg.Name, o.S3, bucket)
+				}
+				if err := e.Objects.PutObject(bucket, key, salesDataCSV(o.Generator.Seed, o.Generator.Rows), "text/csv"); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
-	return s
+	return s, nil
 }
 
 // Workgroup finds a workgroup by name or alias.
