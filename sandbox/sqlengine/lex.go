@@ -256,7 +256,9 @@ func render(toks []Token, words map[string]string, named bool) (string, []string
 }
 
 func spaced(prev, cur Token) bool {
-	if prev.Kind == Number || cur.Kind == Number || (prev.Kind == Punct && cur.Kind == Punct && prev.Text != "(" && cur.Text != ")") {
+	// A number must not run into a dot, nor punctuation into punctuation.
+	if (prev.Kind == Number && cur.Kind == Punct && cur.Text == ".") || (cur.Kind == Number && prev.Kind == Punct && prev.Text == ".") ||
+		(prev.Kind == Punct && cur.Kind == Punct && prev.Text != "(" && cur.Text != ")") {
 		return true
 	}
 	if cur.Kind == Punct && (cur.Text == ")" || cur.Text == "," || cur.Text == ".") {
