@@ -6,7 +6,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,9 +15,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/cloudtrail"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
@@ -41,6 +42,12 @@ const (
 type Sandbox struct {
 	Env      *env.Env
 	Endpoint string
+	// Trail records every call as a CloudTrail event (sandbox/cloudtrail).
+	Trail  *cloudtrail.Recorder
+	trails []*cloudtrail.Trail
+	// console is the read-only page at /_sandbox/console (sandbox/console).
+	console     http.Handler
+	consoleOnce sync.Once
 
 	handlers  map[string]http.Handler
 	infos     []func(map[string]any)
@@ -48,6 +55,8 @@ type Sandbox struct {
 	server    *http.Server
 	listener  net.Listener
 	stopSweep chan struct{}
+	// bodyTimeout bounds the arrival of a request body (see limitBody).
+	bodyTimeout time.Duration
 }
 
 // Options configure Start.
@@ -58,6 +67,22 @@ type Options struct {
 	WorldFile string
 	// WorldYAML is a world given inline; it wins over WorldFile.
 	WorldYAML []byte
+	// Events bounds the CloudTrail events kept in memory (default 5000, about 5 KB each).
+	Events int
+	// TrailBucket, when set, receives the events as CloudTrail log files.
+	TrailBucket string
+	// TrustIssuer and Audience make the world trust an external OpenID
+	// issuer for tokens with that audience (see TrustIssuer).
+	TrustIssuer, Audience string
+	// AllowRemote permits a Listen address that is not loopback. The
+	// sandbox hands out administrator keys and passwords; Start refuses to
+	// serve them to the network (ErrRemoteListen) unless this is set.
+	AllowRemote bool
+	// HeaderTimeout, BodyTimeout and IdleTimeout bound slow clients
+	// (defaults DefaultHeaderTimeout, DefaultBodyTimeout, DefaultIdleTimeout).
+	HeaderTimeout, BodyTimeout, IdleTimeout time.Duration
+	// MaxObjectSize bounds one S3 object and upload body (default s3.MaxObjectSize).
+	MaxObjectSize int64
 }
 
 // Start binds the listener, loads the world with the real endpoint, and
@@ -67,11 +92,20 @@ func Start(opts Options) (*Sandbox, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
+	if !opts.AllowRemote && !IsLoopbackListen(addr) {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, ErrRemoteListen)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
-	endpoint := "http://" + ln.Addr().String()
+	endpoint := endpointFor(addr, ln.Addr())
+	if opts.TrustIssuer != "" {
+		if opts, err = trustOptions(opts); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	var w *world.World
 	switch {
 	case len(opts.WorldYAML) > 0:
@@ -90,12 +124,38 @@ func Start(opts Options) (*Sandbox, error) {
 		ln.Close()
 		return nil, err
 	}
+	if opts.MaxObjectSize > 0 {
+		if st, ok := s.Env.Objects.(interface{ SetMaxObjectSize(int64) }); ok {
+			st.SetMaxObjectSize(opts.MaxObjectSize)
+		}
+	}
+	if opts.Events > 0 {
+		s.wireCloudTrail(opts.Events)
+	}
+	if opts.TrailBucket != "" {
+		if _, err := s.StartTrail(opts.TrailBucket, cloudtrail.TrailOptions{}); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	s.listener = ln
-	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	s.bodyTimeout = or(opts.BodyTimeout, DefaultBodyTimeout)
+	// No ReadTimeout: it would also cancel the context of a handler that
+	// runs longer (the server's background read hits the deadline); bodies
+	// get their own deadline in ServeHTTP instead.
+	s.server = &http.Server{Handler: s, ReadHeaderTimeout: or(opts.HeaderTimeout, DefaultHeaderTimeout),
+		IdleTimeout: or(opts.IdleTimeout, DefaultIdleTimeout), MaxHeaderBytes: MaxHeaderBytes}
 	go func() { _ = s.server.Serve(ln) }()
 	s.stopSweep = make(chan struct{})
 	go s.sweep(s.stopSweep)
 	return s, nil
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // New builds a sandbox for an already loaded world (w.Endpoint must be set).
@@ -111,6 +171,7 @@ func New(w *world.World) (*Sandbox, error) {
 	if err := s.wire(); err != nil {
 		return nil, err
 	}
+	s.wireCloudTrail(0)
 	return s, nil
 }
 
@@ -129,6 +190,11 @@ func (s *Sandbox) Close() error {
 		close(s.stopSweep)
 		s.stopSweep = nil
 	}
+	for _, t := range s.trails {
+		t.Close()
+	}
+	s.trails = nil
+	s.stopConsole()
 	if s.server == nil {
 		return nil
 	}
@@ -165,8 +231,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The sandbox clock may be advanced for tests; SDKs correct their
 	// signing clock from the Date header, as they do against AWS.
 	w.Header().Set("Date", s.Env.Now().Format(http.TimeFormat))
+	limitBody(w, r, s.bodyTimeout)
 	if strings.HasPrefix(r.URL.Path, "/_sandbox/") {
-		s.control(w, r)
+		if guardControl(w, r) {
+			s.control(w, r)
+		}
 		return
 	}
 	svc, proto := s.route(r)
@@ -183,7 +252,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.ServeHTTP(w, r)
+	restartBodyDeadline(r) // an injected delay does not count against the client
+	s.serve(svc, h, w, r)
 }
 
 // route picks the service and the protocol used for routing errors.
@@ -213,6 +283,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIAM, awsproto.Query
 		case "redshift-data":
 			return SvcRedshiftData, awsproto.JSON11
+		case "cloudtrail":
+			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
@@ -223,6 +295,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIdentityStore, awsproto.JSON11
 		case strings.HasPrefix(t, "RedshiftData."):
 			return SvcRedshiftData, awsproto.JSON11
+		case strings.HasPrefix(t, cloudtrail.TargetPrefix), strings.HasPrefix(t, cloudtrail.ShortTargetPrefix):
+			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	switch {
@@ -234,8 +308,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 		return SvcS3Control, awsproto.RestXMLWrapped
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") && (path == "/" || path == "") {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, awsproto.MaxAPIBody+1))
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		body, err := io.ReadAll(io.LimitReader(r.Body, awsproto.MaxAPIBody+1))
+		r.Body = replay(body, err)
 		form, _ := url.ParseQuery(string(body))
 		if strings.Contains(r.Header.Get("Authorization"), "/iam/") || iamActions[form.Get("Action")] {
 			return SvcIAM, awsproto.Query
@@ -310,6 +384,9 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"delays": s.Env.Faults.Snapshot()})
 	default:
+		if s.serveConsole(w, r) {
+			return
+		}
 		writeJSON(w, 404, map[string]any{"error": "unknown control endpoint; try /_sandbox/health, /_sandbox/info, /_sandbox/stats"})
 	}
 }

@@ -60,8 +60,10 @@ func newGenerateCFNCmd(app *App) *cobra.Command {
 		Long: `Writes a complete CloudFormation template (YAML, or JSON with --format json) for one
 IdP: an IAM OIDC provider for the issuer, the bridge role (assumed with the IdP
 token, allowed to call sso-oauth:CreateTokenWithIAM), and the identity-enhanced
-role that trusts the bridge role for sts:AssumeRole and sts:SetContext, with
-least-privilege policies for the services listed in --services. Outputs carry the
+role that trusts the bridge role for sts:AssumeRole and sts:SetContext (Identity
+Center contexts only), with least-privilege policies for the services listed in
+--services that work only in identity-enhanced sessions ("Null":
+{"identitystore:UserId": "false"}). Outputs carry the
 role and provider ARNs and the actor policy for the Identity Center application.
 
 --issuer and --audience default to the profile's issuer and client id.
@@ -152,9 +154,13 @@ func newGenerateAWSConfigCmd(app *App) *cobra.Command {
 		Use:   "aws-config [--profile P]",
 		Short: "Print the ~/.aws/config section that gets credentials from tipctl (credential_process)",
 		Long: `Prints an AWS CLI profile whose credentials come from tipctl's credential_process:
-the AWS CLI and every SDK then act with identity-enhanced credentials. Append it
-to ~/.aws/config. The region and, for the sandbox, endpoint_url come from the
-tipctl profile.`,
+the AWS CLI and every SDK then act with identity-enhanced credentials. The region
+and, for the sandbox, endpoint_url come from the tipctl profile.
+
+The AWS profile is named after the tipctl profile, except that the tipctl
+profile "default" becomes [profile tipctl]: [default] is written only when
+asked for with --aws-profile default. ` + "`tipctl configure aws-profile NAME`" + ` writes
+the section into ~/.aws/config for you, showing the change first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, name, err := setupProfile(app)
@@ -166,6 +172,9 @@ tipctl profile.`,
 			}
 			if command == "" {
 				command = credentialCommand() + " auth get-iam-credentials --profile " + quoteArg(name)
+			}
+			if awsProfile == "" && name == config.DefaultProfile {
+				awsProfile = "tipctl" // never [default] unless asked for
 			}
 			s, err := setup.AWSConfigSnippet(setup.AWSConfigOptions{Profile: name, AWSProfile: awsProfile, Region: p.Region,
 				EndpointURL: p.EndpointURL, Command: command})

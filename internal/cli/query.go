@@ -99,17 +99,17 @@ func queryFailure(ctx context.Context, err error, profile string) error {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return &Error{Code: ExitInterrupted, Msg: "interrupted: the statement was cancelled", Err: err}
 	case errors.As(err, &de):
-		return &Error{Code: ExitDenied, Msg: printable(de.Error()), Fix: "the person's groups do not grant this; ask the data's administrator", Err: err}
+		return &Error{Code: ExitDenied, Msg: safeText(de.Error()), Fix: "the person's groups do not grant this; ask the data's administrator", Err: err}
 	case errors.As(err, &se):
-		return &Error{Code: ExitSQL, Msg: printable(se.Error()), Err: err}
+		return &Error{Code: ExitSQL, Msg: safeText(se.Error()), Err: err}
 	case errors.As(err, &ae):
-		return &Error{Code: ExitAWS, Msg: printable(ae.Error()), Err: err}
+		return &Error{Code: ExitAWS, Msg: safeText(ae.Error()), Err: err}
 	}
 	return failure(err, profile)
 }
 
-// printable replaces control characters of untrusted text.
-func printable(s string) string {
+// safeText replaces control characters of untrusted text.
+func safeText(s string) string {
 	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
 			return '?'
@@ -155,7 +155,7 @@ func (a *App) printResult(res *query.Result) error {
 	tw := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
 	head := make([]string, len(res.Columns))
 	for i, c := range res.Columns {
-		head[i] = printable(c.Name)
+		head[i] = safeText(c.Name)
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, r := range res.Rows {
@@ -164,7 +164,7 @@ func (a *App) printResult(res *query.Result) error {
 			if v == nil {
 				cells[i] = "NULL"
 			} else {
-				cells[i] = strings.ReplaceAll(printable(*v), "\t", " ")
+				cells[i] = strings.ReplaceAll(safeText(*v), "\t", " ")
 			}
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))

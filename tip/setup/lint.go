@@ -16,8 +16,10 @@ type Kind string
 
 // Policy kinds.
 const (
-	// KindAuto treats a document with a Principal as a trust policy and
-	// one without as an identity policy.
+	// KindAuto treats a document without a Principal as an identity
+	// policy, one whose principals get only the role-assumption actions as
+	// a trust policy, and any other (a KMS key policy, a bucket policy) as
+	// a resource policy.
 	KindAuto Kind = "auto"
 	// KindIdentity is a permission policy attached to a user or role.
 	KindIdentity Kind = "identity"
@@ -34,11 +36,15 @@ const (
 	// role: every principal it trusts for sts:AssumeRole must also be
 	// trusted for sts:SetContext.
 	KindEnhancedTrust Kind = "enhanced-trust"
+	// KindEnhanced is a permission policy of the identity-enhanced role:
+	// an identity policy whose statements must work only in
+	// identity-enhanced sessions.
+	KindEnhanced Kind = "enhanced"
 )
 
 // Kinds lists the valid kinds.
 func Kinds() []Kind {
-	return []Kind{KindAuto, KindIdentity, KindResource, KindTrust, KindBridgeTrust, KindEnhancedTrust}
+	return []Kind{KindAuto, KindIdentity, KindResource, KindTrust, KindBridgeTrust, KindEnhancedTrust, KindEnhanced}
 }
 
 // ParseKind validates a kind name ("" is KindAuto).
@@ -51,7 +57,7 @@ func ParseKind(s string) (Kind, error) {
 			return k, nil
 		}
 	}
-	return "", fmt.Errorf("unknown policy kind %q (use auto, identity, resource, trust, bridge-trust or enhanced-trust)", s)
+	return "", fmt.Errorf("unknown policy kind %q (use auto, identity, resource, trust, bridge-trust, enhanced-trust or enhanced)", s)
 }
 
 func (k Kind) isTrust() bool { return k == KindTrust || k == KindBridgeTrust || k == KindEnhancedTrust }
@@ -171,12 +177,7 @@ func (l *linter) run(doc []byte, kind Kind) {
 	}
 	stmts := statements(raw["Statement"])
 	if kind == KindAuto || kind == "" {
-		kind = KindIdentity
-		for _, st := range stmts {
-			if st.hasPrincipal {
-				kind = KindTrust
-			}
-		}
+		kind = autoKind(stmts)
 	}
 	for _, st := range stmts {
 		l.actions(st)
@@ -205,6 +206,12 @@ func (l *linter) run(doc []byte, kind Kind) {
 	if kind.isTrust() {
 		l.trust(stmts, kind)
 	}
+	switch kind {
+	case KindEnhancedTrust:
+		l.setContextProviders(stmts)
+	case KindEnhanced:
+		l.enhancedPermissions(stmts)
+	}
 }
 
 // actions checks each action's shape and service prefix.
@@ -225,7 +232,9 @@ func (l *linter) actions(st *statement) {
 				fix = fmt.Sprintf("did you mean %s:%s? (%s)", s, a[len(prefix)+1:], strings.Join(ServiceNames(s), ", "))
 			}
 			l.add(SeverityError, CodeUnknownService, st, fix, "action %q has an unknown service prefix %q", a, prefix)
+			continue
 		}
+		l.actionName(st, a, prefix)
 	}
 }
 
@@ -311,8 +320,7 @@ func (l *linter) trust(stmts []*statement, kind Kind) {
 			}
 			for _, p := range append(append([]string{}, st.principals["AWS"]...), st.principals["Service"]...) {
 				if !setContextElsewhere(stmts, p) {
-					l.add(sev, CodeMissingSetContext, st,
-						fmt.Sprintf(`add "sts:SetContext" to the Action of this statement: "Action": ["sts:AssumeRole", "sts:SetContext"]`),
+					l.add(sev, CodeMissingSetContext, st, SetContextStatementFix(p),
 						"%s may assume the role but not set an identity context (sts:SetContext), so identity-enhanced sessions (AssumeRole with ProvidedContexts) are refused with AccessDenied", p)
 				}
 			}
@@ -325,7 +333,7 @@ func (l *linter) trust(stmts []*statement, kind Kind) {
 			"the bridge role does not trust any OIDC provider for sts:AssumeRoleWithWebIdentity")
 	case kind == KindEnhancedTrust && assumeRole == 0:
 		l.add(SeverityError, CodeNoAssumeRole, nil,
-			`add a statement: {"Effect": "Allow", "Principal": {"AWS": "<bridge role ARN>"}, "Action": ["sts:AssumeRole", "sts:SetContext"]}`,
+			`add two statements: {"Effect": "Allow", "Principal": {"AWS": "<bridge role ARN>"}, "Action": "sts:AssumeRole"} and {"Effect": "Allow", "Principal": {"AWS": "<bridge role ARN>"}, "Action": "sts:SetContext", `+SetContextCondition+`}`,
 			"the identity-enhanced role trusts no principal for sts:AssumeRole")
 	}
 }
