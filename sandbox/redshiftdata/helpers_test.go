@@ -2,6 +2,7 @@ package redshiftdata_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -43,6 +44,9 @@ func personIn(t testing.TB, sb *sandbox.Sandbox, user string, groups []string) a
 				ctx.Groups = append(ctx.Groups, auth.Group{ID: g.GroupID, Name: g.Name})
 			}
 		}
+	}
+	if ctx.UserID == "" { // a person the test adds to the identity store
+		ctx.UserID = "90000000-0000-0000-0000-" + fmt.Sprintf("%012d", len(user))
 	}
 	for _, g := range groups {
 		ctx.Groups = append(ctx.Groups, auth.Group{Name: g})
