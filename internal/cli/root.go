@@ -100,7 +100,7 @@ Start offline with:  tipctl demo`,
 	pf.BoolVar(&app.Debug, "debug", false, "trace each HTTP call to stderr (secrets redacted)")
 	pf.BoolVar(&app.NoColor, "no-color", false, "disable colour (also NO_COLOR)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		if app.Output != "text" && app.Output != "json" {
+		if app.Output != "text" && app.Output != "json" && !(app.Output == "csv" && cmd.Annotations["output-csv"] == "yes") {
 			return Errorf(ExitUsage, "use --output text or --output json", "unknown output format %q", app.Output)
 		}
 		if app.Getenv("NO_COLOR") != "" {

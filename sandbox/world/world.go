@@ -20,6 +20,7 @@ type World struct {
 	IAM            IAM            `yaml:"iam"`
 	S3             S3             `yaml:"s3,omitempty"`
 	QuickSight     QuickSight     `yaml:"quicksight,omitempty"`
+	Redshift       Redshift       `yaml:"redshift,omitempty"`
 
 	// Endpoint is the sandbox's base URL (http://127.0.0.1:PORT), set by Load.
 	Endpoint string `yaml:"-"`
