@@ -1,6 +1,8 @@
 package iampolicy
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -100,5 +102,44 @@ func TestParseErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%s) = %v, want an error containing %q", doc, err, want)
 		}
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	src := `{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*",
+	  "Condition":{"Null":{"identitystore:UserId":"false"},"StringLike":{"s3:prefix":["a/*","b/*"]}}},
+	  {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::1:root","Service":"x.amazonaws.com"},"NotAction":"sts:*","NotResource":"*"}]}`
+	d := MustParse(src)
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(b)
+	if err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if !reflect.DeepEqual(d, back) {
+		t.Fatalf("round trip differs:\n%+v\n%+v", d, back)
+	}
+}
+
+func TestExplainNamesTheDecidingStatement(t *testing.T) {
+	doc := MustParse(`{"Version":"2012-10-17","Statement":[
+		{"Sid":"ReadEmea","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/emea/*","Condition":{"Null":{"identitystore:UserId":"false"}}},
+		{"Sid":"NoApac","Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::b/apac/*"}]}`)
+	x := Explain(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/apac/k"}, doc)
+	if x.Decision != ExplicitDeny || x.Label() != "NoApac" {
+		t.Fatalf("apac: %v %q", x.Decision, x.Label())
+	}
+	x = Explain(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/emea/k", Context: map[string][]string{"identitystore:UserId": {"u1"}}}, doc)
+	if x.Decision != Allow || x.Label() != "ReadEmea" {
+		t.Fatalf("emea with person: %v %q", x.Decision, x.Label())
+	}
+	x = Explain(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/emea/k"}, doc)
+	if x.Decision != ImplicitDeny || x.NearMiss == nil || x.FailedCondition.Key != "identitystore:UserId" {
+		t.Fatalf("emea without person: %+v", x)
+	}
+	if !strings.Contains(x.String(), "ReadEmea") || Explain(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/emea/k"}, doc).Decision != Evaluate(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/emea/k"}, doc) {
+		t.Fatalf("explanation %q disagrees with Evaluate", x.String())
 	}
 }

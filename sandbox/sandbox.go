@@ -15,9 +15,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/cloudtrail"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
@@ -39,6 +41,12 @@ const (
 type Sandbox struct {
 	Env      *env.Env
 	Endpoint string
+	// Trail records every call as a CloudTrail event (sandbox/cloudtrail).
+	Trail  *cloudtrail.Recorder
+	trails []*cloudtrail.Trail
+	// console is the read-only page at /_sandbox/console (sandbox/console).
+	console     http.Handler
+	consoleOnce sync.Once
 
 	handlers  map[string]http.Handler
 	infos     []func(map[string]any)
@@ -64,6 +72,10 @@ type Options struct {
 	// StateDir keeps the live world across restarts: it is loaded from
 	// there when present, and every change is written there atomically.
 	StateDir string
+	// Events bounds the CloudTrail events kept in memory (default 5000, about 5 KB each).
+	Events int
+	// TrailBucket, when set, receives the events as CloudTrail log files.
+	TrailBucket string
 	// AllowRemote permits a Listen address that is not loopback. The
 	// sandbox hands out administrator keys and passwords; Start refuses to
 	// serve them to the network (ErrRemoteListen) unless this is set.
@@ -111,6 +123,15 @@ func Start(opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 	}
+	if opts.Events > 0 {
+		s.wireCloudTrail(opts.Events)
+	}
+	if opts.TrailBucket != "" {
+		if _, err := s.StartTrail(opts.TrailBucket, cloudtrail.TrailOptions{}); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	s.listener = ln
 	s.bodyTimeout = or(opts.BodyTimeout, DefaultBodyTimeout)
 	// No ReadTimeout: it would also cancel the context of a handler that
@@ -144,6 +165,7 @@ func New(w *world.World) (*Sandbox, error) {
 	if err := s.wire(); err != nil {
 		return nil, err
 	}
+	s.wireCloudTrail(0)
 	return s, nil
 }
 
@@ -169,6 +191,11 @@ func (s *Sandbox) Close() error {
 			return err
 		}
 	}
+	for _, t := range s.trails {
+		t.Close()
+	}
+	s.trails = nil
+	s.stopConsole()
 	if s.server == nil {
 		return nil
 	}
@@ -227,7 +254,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	restartBodyDeadline(r) // an injected delay does not count against the client
-	h.ServeHTTP(w, r)
+	s.serve(svc, h, w, r)
 }
 
 // route picks the service and the protocol used for routing errors.
@@ -255,6 +282,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIdentityStore, awsproto.JSON11
 		case "iam":
 			return SvcIAM, awsproto.Query
+		case "cloudtrail":
+			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
@@ -263,6 +292,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcSSOAdmin, awsproto.JSON11
 		case strings.HasPrefix(t, "AWSIdentityStore."):
 			return SvcIdentityStore, awsproto.JSON11
+		case strings.HasPrefix(t, cloudtrail.TargetPrefix), strings.HasPrefix(t, cloudtrail.ShortTargetPrefix):
+			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	switch {
@@ -352,6 +383,9 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"delays": s.Env.Faults.Snapshot()})
 	default:
+		if s.serveConsole(w, r) {
+			return
+		}
 		writeJSON(w, 404, map[string]any{"error": "unknown control endpoint; try /_sandbox/health, /_sandbox/info, /_sandbox/stats"})
 	}
 }

@@ -515,6 +515,11 @@ func (s *Service) getRolePolicy(req *request) (any, *awsproto.Error) {
 			return struct{ RoleName, PolicyName, PolicyDocument string }{r.Name, p.Name, EncodePolicy(string(p.Document.JSON))}, nil
 		}
 	}
+	for i := 0; i < unnamed(r); i++ {
+		if InlinePolicyName(r.Name, i) == pname {
+			return struct{ RoleName, PolicyName, PolicyDocument string }{r.Name, pname, EncodePolicy(r.PolicyJSON[i])}, nil
+		}
+	}
 	return nil, noSuchEntity("The role policy with name %s cannot be found.", pname)
 }
 
@@ -549,6 +554,9 @@ func (s *Service) listRolePolicies(req *request) (any, *awsproto.Error) {
 		return nil, e
 	}
 	names := []string{}
+	for i := 0; i < unnamed(r); i++ {
+		names = append(names, InlinePolicyName(r.Name, i))
+	}
 	for _, p := range r.Inline {
 		names = append(names, p.Name)
 	}
@@ -671,3 +679,7 @@ func (s *Service) getPolicyVersion(req *request) (any, *awsproto.Error) {
 		CreateDate       string
 	}{EncodePolicy(string(m.Document.JSON)), "v1", true, awsproto.ISOTime(m.CreateDate)}}, nil
 }
+
+// unnamed is the number of a role's unnamed world policies: the first ones
+// of PolicyJSON, before the named inline and the attached managed ones.
+func unnamed(r *Role) int { return len(r.PolicyJSON) - len(r.Inline) - len(r.Attached) }

@@ -14,6 +14,7 @@ import (
 	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/jwtverify"
 )
@@ -81,9 +82,11 @@ func (h *OIDC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/token" && r.Method == http.MethodPost && r.URL.Query().Get("aws_iam") == "t":
 		h.env.Stats.Inc("sso-oauth:CreateTokenWithIAM")
+		callctx.SetOperation(r.Context(), "CreateTokenWithIAM")
 		res, e = h.createTokenWithIAM(r)
 	case r.URL.Path == "/token" && r.Method == http.MethodPost:
 		h.env.Stats.Inc("sso-oauth:CreateToken")
+		callctx.SetOperation(r.Context(), "CreateToken")
 		e = oidcError("InvalidClientException", "the sandbox registers no public OIDC clients, so CreateToken has no valid clientId; "+
 			"use CreateTokenWithIAM (POST /token?aws_iam=t) with an application ARN")
 	default:
@@ -157,6 +160,8 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 		"aws:CurrentTime":      {now.Format(time.RFC3339)},
 	}
 	if !caller.Admin && !caller.Allowed(ActionCreateTokenWithIAM, req.ClientID, cond) {
+		callctx.Deny(r.Context(), callctx.IdentityPolicy(caller, ActionCreateTokenWithIAM, req.ClientID,
+			caller.Explain(ActionCreateTokenWithIAM, req.ClientID, cond)))
 		return nil, oidcError("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s",
 			caller.Arn, ActionCreateTokenWithIAM, awsproto.Truncate(req.ClientID, 256))
 	}
@@ -167,6 +172,8 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	}
 	if app.Actor == nil || app.Actor.Evaluate(iampolicy.Request{Action: ActionCreateTokenWithIAM, Resource: app.Arn,
 		Caller: caller.Caller(), Context: cond}) != iampolicy.Allow {
+		x := iampolicy.Explain(iampolicy.Request{Action: ActionCreateTokenWithIAM, Resource: app.Arn, Caller: caller.Caller(), Context: cond}, app.Actor)
+		callctx.Deny(r.Context(), callctx.Policy("application-actor-policy", app.Arn, ActionCreateTokenWithIAM, app.Arn, x))
 		return nil, oidcError("AccessDeniedException", "%s is not allowed to call %s by the actor policy of application %s",
 			caller.Arn, ActionCreateTokenWithIAM, app.Name)
 	}
@@ -177,9 +184,9 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	case GrantJWTBearer:
 		return h.jwtBearer(r.Context(), app, &req, now)
 	case GrantRefreshToken:
-		return h.refresh(app, &req, now)
+		return h.refresh(r.Context(), app, &req, now)
 	case GrantTokenExchange:
-		return h.tokenExchange(app, &req, now)
+		return h.tokenExchange(r.Context(), app, &req, now)
 	case GrantAuthorizationCode:
 		return nil, oidcError("UnsupportedGrantTypeException", "the sandbox does not support the %s grant (it has no Identity Center sign-in page); use %s, %s or %s",
 			req.GrantType, GrantJWTBearer, GrantRefreshToken, GrantTokenExchange)
@@ -253,7 +260,7 @@ func (h *OIDC) jwtBearer(ctx context.Context, app *Application, req *createToken
 			len(users), tti.IdentityStoreAttributePath, awsproto.Truncate(value, 128))
 	}
 	user := users[0]
-	if e := checkAssigned(app, user); e != nil {
+	if e := checkAssigned(ctx, app, user); e != nil {
 		return nil, e
 	}
 	scopes, e := grantScopes(app.Scopes, req.Scope)
@@ -344,8 +351,10 @@ func claimValue(raw map[string]any, path string) (string, bool) {
 	return s, ok && s != ""
 }
 
-func checkAssigned(app *Application, u *User) *awsproto.Error {
+func checkAssigned(ctx context.Context, app *Application, u *User) *awsproto.Error {
 	if app.AssignmentRequired && !app.Assigned(u) {
+		callctx.Deny(ctx, callctx.Decision{Kind: "application-assignment", Action: ActionCreateTokenWithIAM, Resource: app.Arn, Policy: app.Name,
+			Reason: "user " + u.UserName + " is not assigned to application " + app.Name + " (directly or through a group) and the application requires assignment"})
 		return oidcError("AccessDeniedException", "user %s is not assigned to application %s, directly or through a group, and the application requires assignment",
 			u.UserName, app.Name)
 	}
@@ -379,7 +388,7 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func (h *OIDC) refresh(app *Application, req *createTokenWithIAMRequest, now time.Time) (any, *awsproto.Error) {
+func (h *OIDC) refresh(ctx context.Context, app *Application, req *createTokenWithIAMRequest, now time.Time) (any, *awsproto.Error) {
 	if !app.RefreshTokenGrant {
 		return nil, oidcError("UnauthorizedClientException", "application %s does not allow the refresh_token grant", app.Name)
 	}
@@ -404,7 +413,7 @@ func (h *OIDC) refresh(app *Application, req *createTokenWithIAMRequest, now tim
 	if user == nil {
 		return nil, oidcError("InvalidGrantException", "the user of the refresh token no longer exists in the identity store")
 	}
-	if e := checkAssigned(app, user); e != nil {
+	if e := checkAssigned(ctx, app, user); e != nil {
 		return nil, e
 	}
 	scopes, e := grantScopes(rs.Scopes, req.Scope)

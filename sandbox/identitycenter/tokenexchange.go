@@ -1,6 +1,7 @@
 package identitycenter
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ type accessClaims struct {
 // scopes the subject token holds, the calling application has, and the
 // issuing application authorizes for it (the AuthorizedTargets of its
 // access scopes).
-func (h *OIDC) tokenExchange(app *Application, req *createTokenWithIAMRequest, now time.Time) (any, *awsproto.Error) {
+func (h *OIDC) tokenExchange(ctx context.Context, app *Application, req *createTokenWithIAMRequest, now time.Time) (any, *awsproto.Error) {
 	if !app.TokenExchangeGrant {
 		return nil, oidcError("UnauthorizedClientException", "application %s does not allow the %s grant (PutApplicationGrant)", app.Name, GrantTokenExchange)
 	}
@@ -51,7 +52,7 @@ func (h *OIDC) tokenExchange(app *Application, req *createTokenWithIAMRequest, n
 	if src == nil || src.Arn != tok.Aud || u == nil {
 		return nil, oidcError("InvalidGrantException", "the subject token's application or user no longer exists")
 	}
-	if e := checkAssigned(app, u); e != nil {
+	if e := checkAssigned(ctx, app, u); e != nil {
 		return nil, e
 	}
 	var allowed []string

@@ -11,6 +11,7 @@ import (
 	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 )
 
@@ -74,7 +75,11 @@ func (c *call) authorize(action, resource string) *awsproto.Error {
 	if c.p.Admin {
 		return nil
 	}
-	switch c.p.Decide(iampolicy.Request{Action: action, Resource: resource}) {
+	x := c.p.Explain(action, resource, nil)
+	if x.Decision != iampolicy.Allow {
+		callctx.Deny(c.r.Context(), callctx.IdentityPolicy(c.p, action, resource, x))
+	}
+	switch x.Decision {
 	case iampolicy.Allow:
 		return nil
 	case iampolicy.ExplicitDeny:
@@ -107,6 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Env.Stats.Inc("s3:" + op)
+	callctx.SetOperation(r.Context(), op)
 	if !awsproto.IsSigned(r) {
 		c.fail(awsproto.AccessDenied("Access Denied: sign requests with SigV4"))
 		return
@@ -229,6 +235,8 @@ func (h *Handler) getDataAccess(c *call) {
 	}
 	g, e := h.State.Match(c.p, req.Target, req.Permission)
 	if e != nil {
+		callctx.Deny(c.r.Context(), callctx.Decision{Kind: "access-grants", Action: "s3:GetDataAccess", Resource: req.Target.URI,
+			Policy: h.State.Instance.Arn, Reason: e.Message})
 		c.fail(e)
 		return
 	}
@@ -254,7 +262,7 @@ func (h *Handler) getDataAccess(c *call) {
 	vended := &auth.Principal{
 		AccountID: h.State.Account, Arn: "arn:aws:sts::" + h.State.Account + ":assumed-role/" + role.Name + "/" + session,
 		UserID: role.RoleID + ":" + session, RoleArn: role.Arn, RoleName: role.Name, SessionName: session,
-		SourceIdentity: c.p.SourceIdentity, Policies: []*iampolicy.Document{doc},
+		SourceIdentity: c.p.SourceIdentity, Policies: []*iampolicy.Document{doc}, IssuedAt: now,
 	}
 	if directory {
 		vended.Context = c.p.Context

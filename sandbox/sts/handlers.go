@@ -451,6 +451,7 @@ func (s *Service) assumeRoleWithWebIdentity(ctx context.Context, form url.Values
 	cond["sts:RoleSessionName"] = []string{session}
 	caller := &iampolicy.Caller{Federated: provider.Arn}
 	if !trustAllows(role, "sts:AssumeRoleWithWebIdentity", caller, cond) {
+		explainTrust(ctx, role, "sts:AssumeRoleWithWebIdentity", caller, cond)
 		return nil, denied
 	}
 	var sourceIdentity string
@@ -473,7 +474,7 @@ func (s *Service) assumeRoleWithWebIdentity(ctx context.Context, form url.Values
 		return nil, e
 	}
 	p := SessionSpec{Account: s.env.World.AccountID, Role: role, SessionName: session, Federated: provider.Arn, SessionPolicies: sessionDocs,
-		SourceIdentity: sourceIdentity, Expires: now.Add(d)}.Issue(s.env.Registry)
+		SourceIdentity: sourceIdentity, IssuedAt: now, Expires: now.Add(d)}.Issue(s.env.Registry)
 	return webIdentityResult{
 		Credentials:                 credentialsOf(p),
 		SubjectFromWebIdentityToken: claims.Subject,
@@ -565,11 +566,12 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 	if e != nil {
 		return nil, e
 	}
+	var cond map[string][]string
 	deny := func(action string) *awsproto.Error {
+		explainDenial(r.Context(), caller, role, roleArn, action, cond)
 		return accessDenied("User: %s is not authorized to perform: %s on resource: %s", caller.Arn, action, roleArn)
 	}
-	cond := baseContext(now)
-	callerContext(cond, caller)
+	cond = caller.RequestContext(baseContext(now))
 	cond["sts:RoleSessionName"] = []string{session}
 	if hasExt {
 		cond["sts:ExternalId"] = []string{externalID}
@@ -629,15 +631,6 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 			return nil, invalidParameter("%s is not a context provider; use %s or %s",
 				awsproto.Truncate(c.ProviderArn, 128), auth.IdentityCenterProvider, auth.QuickSightProvider)
 		}
-		// sts:RequestContextProviders is a key of SetContext only: the
-		// providers of the contexts the request sets.
-		setCond := map[string][]string{"sts:RequestContextProviders": {c.ProviderArn}}
-		for k, v := range cond {
-			setCond[k] = v
-		}
-		if !identityAllows(caller, "sts:SetContext", roleArn, setCond) || !trustAllows(role, "sts:SetContext", pc, setCond) {
-			return nil, deny("sts:SetContext")
-		}
 		opened, err := s.env.Sealer.OpenContext(c.Assertion, c.ProviderArn, now)
 		switch {
 		case errors.Is(err, auth.ErrContextExpired):
@@ -647,10 +640,21 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 		case err != nil:
 			return nil, invalidParameter("The provided context assertion is invalid: it was not issued by %s or it was altered", c.ProviderArn)
 		}
+		// sts:SetContext is evaluated with the keys of the request that
+		// sets the context: sts:RequestContextProviders and
+		// sts:RequestContext/<key> (a key of SetContext only).
+		setCond := make(map[string][]string, len(cond)+8)
+		for k, v := range cond {
+			setCond[k] = v
+		}
+		auth.SetContextKeys(setCond, caller.AccountID, opened)
+		if !identityAllows(caller, "sts:SetContext", roleArn, setCond) || !trustAllows(role, "sts:SetContext", pc, setCond) {
+			return nil, deny("sts:SetContext")
+		}
 		ictx = opened
 	}
 	p := SessionSpec{Account: s.env.World.AccountID, Role: role, SessionName: session, Chained: chained, SessionPolicies: sessionDocs,
-		SourceIdentity: sourceIdentity, Context: ictx, Expires: now.Add(d)}.Issue(s.env.Registry)
+		SourceIdentity: sourceIdentity, Context: ictx, IssuedAt: now, Expires: now.Add(d)}.Issue(s.env.Registry)
 	res := assumeRoleResult{
 		Credentials:     credentialsOf(p),
 		AssumedRoleUser: assumedRoleUserXML{AssumedRoleId: p.UserID, Arn: p.Arn},
