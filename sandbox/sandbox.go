@@ -76,6 +76,9 @@ type Options struct {
 	Events int
 	// TrailBucket, when set, receives the events as CloudTrail log files.
 	TrailBucket string
+	// TrustIssuer and Audience make the world trust an external OpenID
+	// issuer for tokens with that audience (see TrustIssuer).
+	TrustIssuer, Audience string
 	// AllowRemote permits a Listen address that is not loopback. The
 	// sandbox hands out administrator keys and passwords; Start refuses to
 	// serve them to the network (ErrRemoteListen) unless this is set.
@@ -102,6 +105,12 @@ func Start(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	endpoint := endpointFor(addr, ln.Addr())
+	if opts.TrustIssuer != "" {
+		if opts, err = trustOptions(opts); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	w, err := chooseWorld(opts, endpoint)
 	if err != nil {
 		ln.Close()

@@ -18,6 +18,7 @@ func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
 	var listen, worldFile, stateDir, trailBucket string
+	var trust trustFlags
 	var bare, allowRemote, trail, record bool
 	var maxObject int64
 	var events int
@@ -53,6 +54,9 @@ change is written there atomically.`,
 			if bare && worldFile != "" {
 				return Errorf(ExitUsage, "use one of them", "--bare and --world both choose the starting world")
 			}
+			if err := trust.check(); err != nil {
+				return err
+			}
 			if allowRemote && !sandbox.IsLoopbackListen(listen) {
 				app.say("tipctl sandbox: WARNING: listening on %s, beyond this machine: anyone who can reach it gets the administrator keys and every user's password (/_sandbox/info stays loopback-only, but test/test is well known)", listen)
 			}
@@ -60,7 +64,7 @@ change is written there atomically.`,
 				return Errorf(ExitUsage, "give a positive number, e.g. --events 5000", "--events must be positive")
 			}
 			opts := sandbox.Options{Listen: listen, WorldFile: worldFile, AllowRemote: allowRemote, MaxObjectSize: maxObject, Events: events,
-				Bare: bare, StateDir: stateDir}
+				TrustIssuer: trust.issuer, Audience: trust.audience, Bare: bare, StateDir: stateDir}
 			if trail || cmd.Flags().Changed("trail-bucket") {
 				opts.TrailBucket = trailBucket
 			}
@@ -91,6 +95,7 @@ change is written there atomically.`,
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
 	cmd.Flags().BoolVar(&bare, "bare", false, "start from an account with no trust configuration (to rehearse the setup)")
 	cmd.Flags().StringVar(&stateDir, "state", "", "directory that keeps the live state across restarts (loaded from it when present)")
+	trust.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "world",
 		Short: "Print the default world as YAML, to copy and edit",

@@ -250,6 +250,11 @@ func (h *OIDC) jwtBearer(ctx context.Context, app *Application, req *createToken
 			tti.ClaimAttributePath, tti.Name, tti.IdentityStoreAttributePath)
 	}
 	users := h.state.UsersMatching(tti.IdentityStoreAttributePath, value)
+	if len(users) == 0 {
+		if u := h.state.provisionFromToken(tti, claims.Raw, value); u != nil {
+			users = []*User{u}
+		}
+	}
 	switch len(users) {
 	case 0:
 		return nil, oidcError("InvalidGrantException", "no Identity Center user has %s = %q (trusted token issuer %s maps the %q claim to it)",
