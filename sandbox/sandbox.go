@@ -55,6 +55,7 @@ type Sandbox struct {
 	server    *http.Server
 	listener  net.Listener
 	stopSweep chan struct{}
+	stateDir  string
 	// bodyTimeout bounds the arrival of a request body (see limitBody).
 	bodyTimeout time.Duration
 }
@@ -67,6 +68,11 @@ type Options struct {
 	WorldFile string
 	// WorldYAML is a world given inline; it wins over WorldFile.
 	WorldYAML []byte
+	// Bare starts from the bare world (world.Bare) when no world is given.
+	Bare bool
+	// StateDir keeps the live world across restarts: it is loaded from
+	// there when present, and every change is written there atomically.
+	StateDir string
 	// Events bounds the CloudTrail events kept in memory (default 5000, about 5 KB each).
 	Events int
 	// TrailBucket, when set, receives the events as CloudTrail log files.
@@ -106,15 +112,7 @@ func Start(opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 	}
-	var w *world.World
-	switch {
-	case len(opts.WorldYAML) > 0:
-		w, err = world.Load(opts.WorldYAML, "world", endpoint)
-	case opts.WorldFile != "":
-		w, err = world.LoadFile(opts.WorldFile, endpoint)
-	default:
-		w, err = world.Default(endpoint)
-	}
+	w, err := chooseWorld(opts, endpoint)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -127,6 +125,12 @@ func Start(opts Options) (*Sandbox, error) {
 	if opts.MaxObjectSize > 0 {
 		if st, ok := s.Env.Objects.(interface{ SetMaxObjectSize(int64) }); ok {
 			st.SetMaxObjectSize(opts.MaxObjectSize)
+		}
+	}
+	if opts.StateDir != "" {
+		if err := s.keepState(opts.StateDir); err != nil {
+			ln.Close()
+			return nil, err
 		}
 	}
 	if opts.Events > 0 {
@@ -189,6 +193,13 @@ func (s *Sandbox) Close() error {
 	if s.stopSweep != nil {
 		close(s.stopSweep)
 		s.stopSweep = nil
+	}
+	if s.stateDir != "" { // keep the S3 objects written since the last change
+		var err error
+		s.Env.Read(func() { err = s.writeState(s.Env.World) })
+		if err != nil && s.server == nil {
+			return err
+		}
 	}
 	for _, t := range s.trails {
 		t.Close()
@@ -343,6 +354,8 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"operations": s.Env.Stats.Snapshot()})
 	case "/_sandbox/info":
 		writeJSON(w, 200, s.Info())
+	case "/_sandbox/world":
+		s.serveWorld(w, r)
 	case "/_sandbox/clock":
 		if r.Method == http.MethodPost {
 			var req struct {
@@ -393,6 +406,8 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 
 // Info is the /_sandbox/info document: everything a client needs to use the sandbox.
 func (s *Sandbox) Info() map[string]any {
+	s.Env.RLock()
+	defer s.Env.RUnlock()
 	w := s.Env.World
 	info := map[string]any{
 		"endpoint":   s.Endpoint,

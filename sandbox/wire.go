@@ -24,6 +24,7 @@ func (s *Sandbox) wire() error {
 	if err != nil {
 		return err
 	}
+	s.Env.OnChange(idc.Reload)
 	s.Register(SvcSTS, sts.New(s.Env))
 	s.Register(SvcSSOOIDC, identitycenter.NewOIDC(s.Env, idc))
 	s.Register(SvcSSOAdmin, ssoadmin.New(s.Env, idc))
@@ -50,6 +51,7 @@ func (s *Sandbox) wire() error {
 		return err
 	}
 	s.Register(SvcS3Control, grants)
+	s.Env.OnChange(grants.State.Reload)
 	s.AddInfo(func(info map[string]any) {
 		info["s3"] = map[string]any{"buckets": objects.Store.BucketNames(), "grants": grants.State.Info()}
 	})
@@ -59,6 +61,7 @@ func (s *Sandbox) wire() error {
 		return err
 	}
 	s.Register(SvcQuickSight, qs)
+	s.Env.OnChange(qs.State.Reload)
 	s.AddInfo(qs.Info)
 
 	rsd, err := redshiftdata.New(s.Env)

@@ -229,7 +229,18 @@ func sandboxProfile(ctx context.Context, hc *http.Client, endpoint, name string)
 	if err != nil {
 		return nil, err
 	}
-	p, missing, err := config.BuildProfile(config.ProviderSandbox, info.ProfileValues(endpoint))
+	values := info.ProfileValues(endpoint)
+	var absent []string
+	for _, k := range []string{"application_arn", "bridge_role_arn", "enhanced_role_arn"} {
+		if values[k] == "" { // a bare sandbox has no application or roles yet
+			absent = append(absent, k)
+		}
+	}
+	if len(absent) > 0 {
+		return nil, Errorf(ExitConfig, "set up the application and the tip-bridge and tip-enhanced roles first (a --bare sandbox has none)",
+			"the sandbox has no %s", strings.Join(absent, ", "))
+	}
+	p, missing, err := config.BuildProfile(config.ProviderSandbox, values)
 	if err != nil {
 		return nil, Errorf(ExitConfig, "", "the sandbox's info does not make a valid profile: %v", err)
 	}

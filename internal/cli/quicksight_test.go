@@ -20,10 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/sandbox/quicksight/quicksighttest"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/quicksight"
-	"github.com/tipctl/tipctl/tip/quicksight/quicksighttest"
 )
 
 // qsSandbox starts a sandbox and writes the default profile for it.

@@ -17,9 +17,9 @@ const DefaultSandboxListen = "127.0.0.1:4577"
 func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
-	var listen, worldFile, trailBucket string
+	var listen, worldFile, stateDir, trailBucket string
 	var trust trustFlags
-	var allowRemote, trail, record bool
+	var bare, allowRemote, trail, record bool
 	var maxObject int64
 	var events int
 	cmd := &cobra.Command{
@@ -31,7 +31,8 @@ the AWS CLI talk to it unchanged: point them at the printed URL
 
 When ready it prints the endpoint URL on one line. Ctrl-C or SIGTERM stops it.
 Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats,
-/_sandbox/clock, /_sandbox/faults. They answer only to a loopback Host, and a
+/_sandbox/clock, /_sandbox/faults, and /_sandbox/world, which exports the live
+state as a world file for --world. They answer only to a loopback Host, and a
 POST or DELETE must carry the header X-Tipctl-Sandbox: 1.
 
 The console (live CloudTrail timeline, TIP chains, who can access what) is at
@@ -41,9 +42,18 @@ The console (live CloudTrail timeline, TIP chains, who can access what) is at
 
 The sandbox listens on loopback only (127.0.0.1, [::1] or localhost): it
 hands out administrator keys and passwords. Another address needs
---allow-remote.`,
+--allow-remote.
+
+--bare starts an account with Identity Center, its users and groups, the
+buckets and the QuickSight data, but no trust configuration at all (no OIDC
+provider, roles, trusted token issuer, application or Access Grants): set it
+up with the AWS CLI. --state DIR keeps the live state across restarts; every
+change is written there atomically.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if bare && worldFile != "" {
+				return Errorf(ExitUsage, "use one of them", "--bare and --world both choose the starting world")
+			}
 			if err := trust.check(); err != nil {
 				return err
 			}
@@ -54,7 +64,7 @@ hands out administrator keys and passwords. Another address needs
 				return Errorf(ExitUsage, "give a positive number, e.g. --events 5000", "--events must be positive")
 			}
 			opts := sandbox.Options{Listen: listen, WorldFile: worldFile, AllowRemote: allowRemote, MaxObjectSize: maxObject, Events: events,
-				TrustIssuer: trust.issuer, Audience: trust.audience}
+				TrustIssuer: trust.issuer, Audience: trust.audience, Bare: bare, StateDir: stateDir}
 			if trail || cmd.Flags().Changed("trail-bucket") {
 				opts.TrailBucket = trailBucket
 			}
@@ -83,6 +93,8 @@ hands out administrator keys and passwords. Another address needs
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address that is not loopback (the sandbox's keys and passwords become reachable from the network)")
 	cmd.Flags().Int64Var(&maxObject, "max-object-size", 0, "largest S3 object or upload body, in bytes (default 1 GiB)")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
+	cmd.Flags().BoolVar(&bare, "bare", false, "start from an account with no trust configuration (to rehearse the setup)")
+	cmd.Flags().StringVar(&stateDir, "state", "", "directory that keeps the live state across restarts (loaded from it when present)")
 	trust.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "world",

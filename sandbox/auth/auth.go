@@ -83,6 +83,9 @@ type Principal struct {
 
 	// Policies are the identity-based permission policies.
 	Policies []*iampolicy.Document
+	// SessionPolicies, when set, bound the session: a request must be
+	// allowed by Policies and by SessionPolicies (AssumeRole Policy/PolicyArns).
+	SessionPolicies []*iampolicy.Document
 	// Context is non-nil for identity-enhanced sessions.
 	Context *IdentityContext
 	// Admin marks the world's administrator (long-term keys).

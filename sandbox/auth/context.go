@@ -126,11 +126,18 @@ func (p *Principal) RequestContext(extra map[string][]string) map[string][]strin
 // Evaluate runs p's identity policies for action on resource, with p's own
 // condition keys (RequestContext) under the request's keys in extra.
 func (p *Principal) Evaluate(action, resource string, extra map[string][]string) iampolicy.Decision {
-	return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: p.RequestContext(extra)}, p.Policies...)
+	return p.Explain(action, resource, extra).Decision
 }
 
 // Explain is Evaluate with the statement that decided (for CloudTrail's
 // record of a refusal): the same evaluation, with p's own condition keys.
+// A session with session policies (AssumeRole Policy, PolicyArns) may do
+// only what its policies and its session policies both allow.
 func (p *Principal) Explain(action, resource string, extra map[string][]string) iampolicy.Explanation {
-	return iampolicy.Explain(iampolicy.Request{Action: action, Resource: resource, Context: p.RequestContext(extra)}, p.Policies...)
+	req := iampolicy.Request{Action: action, Resource: resource, Context: p.RequestContext(extra)}
+	x := iampolicy.Explain(req, p.Policies...)
+	if x.Decision != iampolicy.Allow || len(p.SessionPolicies) == 0 {
+		return x
+	}
+	return iampolicy.Explain(req, p.SessionPolicies...)
 }

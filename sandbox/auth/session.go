@@ -47,6 +47,8 @@ type sessionClaims struct {
 	Context        *ContextClaims    `json:"ctx,omitempty"`
 	RolePolicies   bool              `json:"rp,omitempty"`
 	Policies       []json.RawMessage `json:"pol,omitempty"`
+	// SessionPolicies are the session policies of AssumeRole (Policy, PolicyArns).
+	SessionPolicies []json.RawMessage `json:"sp,omitempty"`
 }
 
 var (
@@ -107,6 +109,13 @@ func (r *Registry) sealSession(p *Principal) error {
 			c.Policies = append(c.Policies, b)
 		}
 	}
+	for _, d := range p.SessionPolicies {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		c.SessionPolicies = append(c.SessionPolicies, b)
+	}
 	tok, err := r.sealer.Seal(c)
 	if err != nil {
 		return err
@@ -151,6 +160,13 @@ func (r *Registry) openSession(akid, token string) (*Principal, error) {
 			}
 			p.Policies = append(p.Policies, d)
 		}
+	}
+	for _, b := range c.SessionPolicies {
+		d, err := iampolicy.Parse(b)
+		if err != nil {
+			return nil, err
+		}
+		p.SessionPolicies = append(p.SessionPolicies, d)
 	}
 	return p, nil
 }

@@ -33,6 +33,11 @@ type Env struct {
 	Objects ObjectStore
 
 	offset atomic.Int64 // clock offset in nanoseconds, for tests
+
+	// mu guards the live world and the state every service derives from it.
+	mu        sync.RWMutex
+	reloaders []Reloader
+	persist   func(*world.World) error
 }
 
 // New builds the shared runtime for w and registers the IAM users' keys.
@@ -47,6 +52,13 @@ func New(w *world.World) (*Env, error) {
 	}
 	e := &Env{World: w, Registry: auth.NewRegistry(sealer), IAM: store, Sealer: sealer,
 		JWT: jwtverify.New(nil), Stats: NewStats(), Faults: &Faults{}}
+	e.OnChange(func(w *world.World) (func(), error) {
+		s, err := iam.New(w)
+		if err != nil {
+			return nil, err
+		}
+		return func() { e.IAM.Replace(s) }, nil
+	})
 	e.Registry.RolePolicies = func(arn string) ([]*iampolicy.Document, bool) {
 		r, ok := store.RoleByArn(arn)
 		if !ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/callctx"
+	"github.com/tipctl/tipctl/sandbox/world"
 )
 
 // APIVersion is the awsQuery Version IAM accepts.
@@ -24,6 +25,10 @@ const APIVersion = "2010-05-08"
 type Runtime interface {
 	Authenticate(r *http.Request, body []byte, opt awsproto.VerifyOptions) (*auth.Principal, *awsproto.Error)
 	Now() time.Time
+	RLock()
+	RUnlock()
+	// Change applies a write to a copy of the world (sandbox/env.Env.Change).
+	Change(f func(w *world.World) *awsproto.Error) *awsproto.Error
 }
 
 // Counter counts handled operations ("iam:GetRole").
@@ -102,7 +107,10 @@ func (s *Service) serve(r *http.Request) (string, any, *awsproto.Error) {
 		return "", nil, awsproto.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s",
 			awsproto.Truncate(action, 64), awsproto.Truncate(v, 32))
 	}
-	op := iamOperations[action]
+	op, write := iamOperations[action], false
+	if op == nil {
+		op, write = iamWrites[action], true
+	}
 	if op == nil {
 		return "", nil, awsproto.Errorf(http.StatusBadRequest, "InvalidAction",
 			"the sandbox's IAM does not implement %s (it serves GetRole, ListRoles, GetOpenIDConnectProvider and ListOpenIDConnectProviders)",
@@ -112,6 +120,10 @@ func (s *Service) serve(r *http.Request) (string, any, *awsproto.Error) {
 	caller, e := s.rt.Authenticate(r, body, awsproto.VerifyOptions{})
 	if e != nil {
 		return "", nil, e
+	}
+	if !write {
+		s.rt.RLock()
+		defer s.rt.RUnlock()
 	}
 	res, e := op(s, &request{action: action, form: form, caller: caller, ctx: r.Context()})
 	return action, res, e

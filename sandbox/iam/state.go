@@ -24,6 +24,22 @@ type Role struct {
 	Policies           []*iampolicy.Document
 	MaxSessionDuration int
 	CreateDate         time.Time
+	// Inline are the named inline policies (PutRolePolicy); their parsed
+	// documents are also in Policies.
+	Inline []world.NamedPolicy
+	// Attached are the ARNs of attached managed policies; their documents
+	// are also in Policies.
+	Attached []string
+	Tags     map[string]string
+}
+
+// ManagedPolicy is a customer-managed policy.
+type ManagedPolicy struct {
+	world.ManagedPolicy
+	Arn         string
+	PolicyID    string
+	Attachments int
+	CreateDate  time.Time
 }
 
 // User is an IAM user.
@@ -47,7 +63,8 @@ type OIDCProvider struct {
 	CreateDate  time.Time
 }
 
-// Store is the IAM state. It is read-only after New.
+// Store is the IAM state. It is rebuilt from the world on every change
+// (env.Change), under the sandbox's write lock.
 type Store struct {
 	Account   string
 	roles     map[string]*Role // by name
@@ -56,6 +73,8 @@ type Store struct {
 	RoleList  []*Role
 	UserList  []*User
 	Providers []*OIDCProvider
+	// Managed are the customer-managed policies by ARN.
+	Managed map[string]*ManagedPolicy
 }
 
 // HostPath strips the scheme and trailing slash from an issuer URL.
@@ -66,8 +85,14 @@ func HostPath(u string) string {
 
 // New builds the IAM state from a validated world.
 func New(w *world.World) (*Store, error) {
-	s := &Store{Account: w.AccountID, roles: map[string]*Role{}, users: map[string]*User{}, providers: map[string]*OIDCProvider{}}
+	s := &Store{Account: w.AccountID, roles: map[string]*Role{}, users: map[string]*User{}, providers: map[string]*OIDCProvider{},
+		Managed: map[string]*ManagedPolicy{}}
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, m := range w.IAM.ManagedPolicies {
+		arn := w.ManagedPolicyArn(m)
+		s.Managed[arn] = &ManagedPolicy{ManagedPolicy: m, Arn: arn, CreateDate: created,
+			PolicyID: "ANPA" + strings.ToUpper(world.StableHex(17, "policy", arn))}
+	}
 	for _, r := range w.IAM.Roles {
 		trust, err := iampolicy.Parse(r.TrustPolicy.JSON)
 		if err != nil {
@@ -81,6 +106,27 @@ func New(w *world.World) (*Store, error) {
 			MaxSessionDuration: r.MaxSessionDuration, CreateDate: created,
 		}
 		for _, p := range r.Policies {
+			d, err := iampolicy.Parse(p.JSON)
+			if err != nil {
+				return nil, fmt.Errorf("role %s: policy: %w", r.Name, err)
+			}
+			role.Policies = append(role.Policies, d)
+			role.PolicyJSON = append(role.PolicyJSON, string(p.JSON))
+		}
+		role.Inline, role.Attached, role.Tags = r.InlinePolicies, r.ManagedPolicies, r.Tags
+		docs := make([]world.Policy, 0, len(r.InlinePolicies)+len(r.ManagedPolicies))
+		for _, p := range r.InlinePolicies {
+			docs = append(docs, p.Document)
+		}
+		for _, arn := range r.ManagedPolicies {
+			m := s.Managed[arn]
+			if m == nil {
+				return nil, fmt.Errorf("role %s: no managed policy %s", r.Name, arn)
+			}
+			m.Attachments++
+			docs = append(docs, m.Document)
+		}
+		for _, p := range docs {
 			d, err := iampolicy.Parse(p.JSON)
 			if err != nil {
 				return nil, fmt.Errorf("role %s: policy: %w", r.Name, err)
@@ -112,6 +158,12 @@ func New(w *world.World) (*Store, error) {
 		s.Providers = append(s.Providers, p)
 	}
 	return s, nil
+}
+
+// Replace installs the roles, providers and managed policies of n (a store
+// built from a changed world); the account and the users never change.
+func (s *Store) Replace(n *Store) {
+	s.roles, s.RoleList, s.providers, s.Providers, s.Managed = n.roles, n.RoleList, n.providers, n.Providers, n.Managed
 }
 
 // RoleByArn finds a role by ARN (the path is ignored, as IAM does for lookups by name).

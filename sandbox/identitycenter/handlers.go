@@ -135,7 +135,10 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	if e != nil {
 		return nil, e
 	}
+	h.env.RLock()
+	defer h.env.RUnlock()
 	caller, e := h.env.Authenticate(r, body, awsproto.VerifyOptions{})
+	e = awsproto.JSONAuthError(e, awsproto.RestJSON)
 	if e != nil {
 		return nil, e
 	}
@@ -182,12 +185,14 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 		return h.jwtBearer(r.Context(), app, &req, now)
 	case GrantRefreshToken:
 		return h.refresh(r.Context(), app, &req, now)
-	case GrantAuthorizationCode, GrantTokenExchange:
-		return nil, oidcError("UnsupportedGrantTypeException", "the sandbox does not support the %s grant; use %s or %s",
-			req.GrantType, GrantJWTBearer, GrantRefreshToken)
+	case GrantTokenExchange:
+		return h.tokenExchange(r.Context(), app, &req, now)
+	case GrantAuthorizationCode:
+		return nil, oidcError("UnsupportedGrantTypeException", "the sandbox does not support the %s grant (it has no Identity Center sign-in page); use %s, %s or %s",
+			req.GrantType, GrantJWTBearer, GrantRefreshToken, GrantTokenExchange)
 	}
-	return nil, oidcError("UnsupportedGrantTypeException", "grantType %q is not supported; use %s or %s",
-		awsproto.Truncate(req.GrantType, 80), GrantJWTBearer, GrantRefreshToken)
+	return nil, oidcError("UnsupportedGrantTypeException", "grantType %q is not supported; use %s, %s or %s",
+		awsproto.Truncate(req.GrantType, 80), GrantJWTBearer, GrantRefreshToken, GrantTokenExchange)
 }
 
 func principalArn(p *auth.Principal) string {
@@ -399,21 +404,28 @@ func (h *OIDC) refresh(ctx context.Context, app *Application, req *createTokenWi
 	if !ok {
 		return nil, oidcError("InvalidGrantException", "the refresh token is unknown or was already used (refresh tokens rotate on every use)")
 	}
-	if rs.App != app {
+	// The directory may have changed since the token was issued (the
+	// state is rebuilt on every write): compare by ARN and use the user as
+	// the directory has them now (current groups; deleted users fail).
+	if rs.App.Arn != app.Arn {
 		h.state.PutRefresh(req.RefreshToken, rs)
 		return nil, oidcError("InvalidGrantException", "the refresh token was issued to another application")
 	}
 	if now.Unix() >= rs.Expires {
 		return nil, oidcError("InvalidGrantException", "the refresh token has expired; sign in again")
 	}
-	if e := checkAssigned(ctx, app, rs.User); e != nil {
+	user := h.state.UserByID(rs.User.UserID)
+	if user == nil {
+		return nil, oidcError("InvalidGrantException", "the user of the refresh token no longer exists in the identity store")
+	}
+	if e := checkAssigned(ctx, app, user); e != nil {
 		return nil, e
 	}
 	scopes, e := grantScopes(rs.Scopes, req.Scope)
 	if e != nil {
 		return nil, e
 	}
-	return h.issue(app, rs.User, scopes, rs.AuthTime, now)
+	return h.issue(app, user, scopes, rs.AuthTime, now)
 }
 
 // IssuerURL is the iss of tokens Identity Center issues for this instance.

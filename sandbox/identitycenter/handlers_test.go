@@ -269,8 +269,8 @@ func TestCreateTokenWithIAMErrors(t *testing.T) {
 			Assertion: aws.String(iss.Token(t, "alice@example.com", now)), Scope: []string{"s3:everything"}}, "InvalidScopeException", 400, "invalid_scope", "s3:everything"},
 		{"unknown refresh token", br, &ssooidc.CreateTokenWithIAMInput{ClientId: aws.String(appArn), GrantType: aws.String("refresh_token"), RefreshToken: aws.String("aorAAAAAGnot-a-real-token")},
 			"InvalidGrantException", 400, "invalid_grant", "refresh token"},
-		{"unsigned", nil, jwtBearer(appArn, iss.Token(t, "alice@example.com", now)), "MissingAuthenticationToken", 403, "", "Authentication Token"},
-		{"wrong secret", ststest.Static("test", "wrong-secret", ""), jwtBearer(appArn, iss.Token(t, "alice@example.com", now)), "SignatureDoesNotMatch", 403, "", "signature"},
+		{"unsigned", nil, jwtBearer(appArn, iss.Token(t, "alice@example.com", now)), "MissingAuthenticationTokenException", 403, "", "Authentication Token"},
+		{"wrong secret", ststest.Static("test", "wrong-secret", ""), jwtBearer(appArn, iss.Token(t, "alice@example.com", now)), "InvalidSignatureException", 403, "", "signature"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -317,8 +317,8 @@ func TestOIDCWire(t *testing.T) {
 		{"unknown path", "POST", "/tokens?aws_iam=t", `{}`, &admin, now, 404, "UnknownOperationException", ""},
 		{"GET /token", "GET", "/token?aws_iam=t", ``, &admin, now, 404, "UnknownOperationException", ""},
 		{"CreateToken (no aws_iam)", "POST", "/token", body(map[string]any{"clientId": "x", "clientSecret": "y", "grantType": "refresh_token"}), nil, now, 401, "InvalidClientException", "invalid_client"},
-		{"unsigned", "POST", "/token?aws_iam=t", body(map[string]any{"clientId": appArn, "grantType": identitycenter.GrantJWTBearer}), nil, now, 403, "MissingAuthenticationToken", ""},
-		{"clock 20 minutes behind", "POST", "/token?aws_iam=t", `{}`, &admin, now.Add(-20 * time.Minute), 403, "RequestTimeTooSkewed", ""},
+		{"unsigned", "POST", "/token?aws_iam=t", body(map[string]any{"clientId": appArn, "grantType": identitycenter.GrantJWTBearer}), nil, now, 403, "MissingAuthenticationTokenException", ""},
+		{"clock 20 minutes behind", "POST", "/token?aws_iam=t", `{}`, &admin, now.Add(-20 * time.Minute), 403, "InvalidSignatureException", ""},
 		{"admin is not in the actor policy", "POST", "/token?aws_iam=t", body(map[string]any{"clientId": appArn, "grantType": identitycenter.GrantJWTBearer,
 			"assertion": iss.Token(t, "alice@example.com", now)}), &admin, now, 400, "AccessDeniedException", "access_denied"},
 	}

@@ -274,3 +274,16 @@ func (s *State) TakeRefresh(token string) (*RefreshSession, bool) {
 	delete(s.refresh, token)
 	return rs, ok
 }
+
+// Reload prepares the directory, issuers and applications of a changed
+// world; the commit installs them and keeps the assertion and refresh-token
+// ledgers. It runs under the sandbox's write lock.
+func (s *State) Reload(w *world.World) (func(), error) {
+	n, err := New(w)
+	if err != nil {
+		return nil, err
+	}
+	// The instance and the identity store never change: handlers may
+	// read them without the lock.
+	return func() { s.Users, s.Groups, s.Issuers, s.Apps = n.Users, n.Groups, n.Issuers, n.Apps }, nil
+}

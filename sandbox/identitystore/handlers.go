@@ -28,19 +28,24 @@ var CreatedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // Service is the identitystore handler.
 type Service struct {
 	api   *json11.API
+	env   *env.Env
 	state *identitycenter.State
 }
 
 // New returns the identitystore handler over s.
 func New(e *env.Env, s *identitycenter.State) *Service {
-	svc := &Service{state: s}
+	svc := &Service{state: s, env: e}
 	svc.api = &json11.API{Name: "identitystore", TargetPrefix: TargetPrefix, Service: "identitystore", Runtime: e, Stats: e.Stats,
 		Operations: map[string]json11.Operation{
 			"GetUserId":                     svc.getUserID,
 			"DescribeUser":                  svc.describeUser,
 			"DescribeGroup":                 svc.describeGroup,
 			"ListGroupMembershipsForMember": svc.listGroupMembershipsForMember,
-		}}
+		}, State: e}
+	svc.api.Writes = svc.writes()
+	for op, h := range svc.reads() {
+		svc.api.Operations[op] = h
+	}
 	return svc
 }
 
@@ -264,13 +269,7 @@ func (s *Service) describeUser(c *json11.Call) (any, *awsproto.Error) {
 	if e != nil {
 		return nil, e
 	}
-	ts := float64(CreatedAt.Unix())
-	return userOut{
-		IdentityStoreId: s.state.IdentityStoreID, UserId: u.UserID, UserName: u.UserName, DisplayName: u.DisplayName,
-		Name:        map[string]string{"Formatted": u.DisplayName},
-		Emails:      []email{{Value: u.Email, Type: "work", Primary: true}},
-		ExternalIds: externalIDs(u.ExternalIDs), UserStatus: "ENABLED", CreatedAt: ts, UpdatedAt: ts,
-	}, nil
+	return s.userOut(u), nil
 }
 
 func (s *Service) describeGroup(c *json11.Call) (any, *awsproto.Error) {
@@ -282,9 +281,7 @@ func (s *Service) describeGroup(c *json11.Call) (any, *awsproto.Error) {
 	if g == nil {
 		return nil, notFound("GROUP", id, "Group %s does not exist in identity store %s", id, s.state.IdentityStoreID)
 	}
-	ts := float64(CreatedAt.Unix())
-	return map[string]any{"IdentityStoreId": s.state.IdentityStoreID, "GroupId": g.GroupID, "DisplayName": g.Name,
-		"CreatedAt": ts, "UpdatedAt": ts}, nil
+	return s.groupOut(g), nil
 }
 
 type memberID struct {
@@ -334,7 +331,7 @@ func (s *Service) listGroupMembershipsForMember(c *json11.Call) (any, *awsproto.
 	out := make([]membership, 0, len(groups))
 	for _, g := range groups {
 		out = append(out, membership{IdentityStoreId: s.state.IdentityStoreID,
-			MembershipId: world.StableUUID("membership", g.GroupID, u.UserID), GroupId: g.GroupID,
+			MembershipId: MembershipID(g.GroupID, u.UserID), GroupId: g.GroupID,
 			MemberId: memberID{UserId: u.UserID}, CreatedAt: ts, UpdatedAt: ts})
 	}
 	return json11.List{Member: "GroupMemberships", Items: out, Next: next}, nil

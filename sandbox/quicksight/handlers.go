@@ -137,6 +137,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p, e := s.Env.Authenticate(r, body, awsproto.VerifyOptions{})
 	if e != nil {
+		e = awsproto.JSONAuthError(e, awsproto.RestJSON)
 		fail(e)
 		return
 	}
@@ -151,6 +152,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.Context != nil && !identityAware[rt.op] {
 		fail(accessDenied("identity-enhanced credentials can call only StartDashboardSnapshotJob, DescribeDashboardSnapshotJob and DescribeDashboardSnapshotJobResult; call %s with ordinary IAM credentials", rt.op))
 		return
+	}
+	if !writeOps[rt.op] {
+		s.Env.RLock()
+		defer s.Env.RUnlock()
 	}
 	res, e := rt.h(s, &call{r: r, body: body, p: p, rid: rid, seg: rest})
 	if e != nil {

@@ -171,6 +171,9 @@ type Job struct {
 	outputs   []output
 	filters   []Filter
 	tags      map[string]string
+	// datasets are the datasets when the job started: the job renders
+	// them even if a write to the world replaces the state meanwhile.
+	datasets map[string]*Dataset
 	// Guarded by State.mu.
 	status  string
 	updated time.Time
@@ -503,6 +506,7 @@ func (s *State) Start(req StartRequest) (*Job, *awsproto.Error) {
 			"%d snapshot jobs are already running in account %s; wait for one to finish before you start another", active, s.AccountID)
 	}
 	s.jobs[key] = job
+	job.datasets = s.Datasets
 	s.mu.Unlock()
 	go s.run(job)
 	return job, nil
@@ -562,7 +566,11 @@ func (s *State) Render(job *Job) ([]rendered, error) {
 		return rows
 	}
 	compute := func(v *world.QuickSightVisual) render.Visual {
-		ds := s.Datasets[v.Dataset]
+		datasets := job.datasets
+		if datasets == nil {
+			datasets = s.Datasets
+		}
+		ds := datasets[v.Dataset]
 		return Compute(v, ds, visible(ds))
 	}
 	var out []rendered

@@ -114,11 +114,21 @@ func (h *Handler) createBucket(c *call) {
 			c.fail(awsproto.Errorf(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema"))
 			return
 		}
-		if lc := conf.LocationConstraint; (lc != "" && lc != h.Store.Region) || lc == "us-east-1" {
-			c.fail(awsproto.Errorf(http.StatusBadRequest, "InvalidLocationConstraint",
-				"The specified location-constraint %q is not valid for the sandbox's region %s", awsproto.Truncate(lc, 40), h.Store.Region))
+		switch lc := conf.LocationConstraint; {
+		case lc == "us-east-1":
+			c.fail(awsproto.Errorf(http.StatusBadRequest, "InvalidLocationConstraint", "The specified location-constraint is not valid"))
+			return
+		case lc != "" && lc != h.Store.Region:
+			c.fail(awsproto.Errorf(http.StatusBadRequest, "IllegalLocationConstraintException",
+				"The %s location constraint is incompatible for the region specific endpoint this request was sent to.", awsproto.Truncate(lc, 40)))
+			return
+		case lc == "" && h.Store.Region != "us-east-1":
+			c.fail(illegalUnspecified())
 			return
 		}
+	} else if h.Store.Region != "us-east-1" {
+		c.fail(illegalUnspecified())
+		return
 	}
 	if e := h.Store.CreateBucket(c.bucket); e != nil {
 		c.fail(e)
@@ -275,4 +285,11 @@ func (h *Handler) listObjects(c *call, v2 bool) {
 		res.NextMarker = esc(page.Last)
 	}
 	c.reply(http.StatusOK, res)
+}
+
+// illegalUnspecified is S3's answer to a CreateBucket without a location
+// constraint sent to a region other than us-east-1.
+func illegalUnspecified() *awsproto.Error {
+	return awsproto.Errorf(http.StatusBadRequest, "IllegalLocationConstraintException",
+		"The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.")
 }

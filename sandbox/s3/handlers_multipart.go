@@ -212,32 +212,71 @@ type uploadEntry struct {
 }
 
 type listUploadsResult struct {
-	XMLName     xml.Name      `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListMultipartUploadsResult"`
-	Bucket      string        `xml:"Bucket"`
-	Prefix      string        `xml:"Prefix"`
-	MaxUploads  int           `xml:"MaxUploads"`
-	IsTruncated bool          `xml:"IsTruncated"`
-	Uploads     []uploadEntry `xml:"Upload"`
+	XMLName            xml.Name      `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListMultipartUploadsResult"`
+	Bucket             string        `xml:"Bucket"`
+	KeyMarker          string        `xml:"KeyMarker"`
+	UploadIDMarker     string        `xml:"UploadIdMarker"`
+	NextKeyMarker      string        `xml:"NextKeyMarker,omitempty"`
+	NextUploadIDMarker string        `xml:"NextUploadIdMarker,omitempty"`
+	Prefix             string        `xml:"Prefix"`
+	MaxUploads         int           `xml:"MaxUploads"`
+	IsTruncated        bool          `xml:"IsTruncated"`
+	Uploads            []uploadEntry `xml:"Upload"`
 }
 
+// listMultipartUploads lists a bucket's uploads in key order (then
+// initiation), a page of at most max-uploads (1000) after key-marker and,
+// within that key, after upload-id-marker.
 func (h *Handler) listMultipartUploads(c *call) {
 	if e := c.authorize("s3:ListBucketMultipartUploads", BucketARN(c.bucket), nil); e != nil {
 		c.fail(e)
 		return
 	}
-	prefix := c.r.URL.Query().Get("prefix")
+	q := c.r.URL.Query()
+	prefix, keyMarker, idMarker := q.Get("prefix"), q.Get("key-marker"), q.Get("upload-id-marker")
+	max := 1000
+	if v := q.Get("max-uploads"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			c.fail(awsproto.Errorf(http.StatusBadRequest, "InvalidArgument", "max-uploads must be a non-negative integer, not %q", awsproto.Truncate(v, 20)))
+			return
+		}
+		max = min(n, 1000)
+	}
 	ups, e := h.Store.Uploads(c.bucket, prefix)
 	if e != nil {
 		c.fail(e)
 		return
 	}
-	res := listUploadsResult{Bucket: c.bucket, Prefix: prefix, MaxUploads: 1000}
-	for _, u := range ups {
-		if len(res.Uploads) == 1000 {
+	res := listUploadsResult{Bucket: c.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIDMarker: idMarker, MaxUploads: max, Uploads: []uploadEntry{}}
+	start := 0
+	if keyMarker != "" {
+		start = len(ups)
+		for i, u := range ups {
+			if u.Key > keyMarker {
+				start = i
+				break
+			}
+		}
+		if idMarker != "" {
+			for i, u := range ups {
+				if u.Key == keyMarker && u.ID == idMarker {
+					start = i + 1
+					break
+				}
+			}
+		}
+	}
+	for _, u := range ups[start:] {
+		if len(res.Uploads) == max {
 			res.IsTruncated = true
 			break
 		}
 		res.Uploads = append(res.Uploads, uploadEntry{Key: u.Key, UploadID: u.ID, Initiated: u.Initiated.UTC().Format(listTime), StorageClass: "STANDARD"})
+	}
+	if res.IsTruncated && len(res.Uploads) > 0 {
+		last := res.Uploads[len(res.Uploads)-1]
+		res.NextKeyMarker, res.NextUploadIDMarker = last.Key, last.UploadID
 	}
 	c.reply(http.StatusOK, res)
 }

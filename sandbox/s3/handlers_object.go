@@ -162,6 +162,12 @@ func (h *Handler) getObject(c *call, head bool) {
 	}
 	o, e := h.Store.Get(c.bucket, c.key)
 	if e != nil {
+		// S3 tells a caller that a key does not exist only when it may
+		// list the bucket: without s3:ListBucket (scoped credentials of
+		// Access Grants list only under a prefix condition) it is 403.
+		if e.Code == "NoSuchKey" && c.authorize("s3:ListBucket", BucketARN(c.bucket), nil) != nil {
+			e = awsproto.AccessDenied("Access Denied")
+		}
 		c.fail(e)
 		return
 	}

@@ -463,7 +463,10 @@ func (s *Store) Uploads(bucket, prefix string) ([]Upload, *awsproto.Error) {
 		if out[i].Key != out[j].Key {
 			return out[i].Key < out[j].Key
 		}
-		return out[i].Initiated.Before(out[j].Initiated)
+		if !out[i].Initiated.Equal(out[j].Initiated) {
+			return out[i].Initiated.Before(out[j].Initiated)
+		}
+		return out[i].ID < out[j].ID
 	})
 	return out, nil
 }

@@ -44,10 +44,11 @@ func New(e *env.Env) (*Handler, error) {
 }
 
 type call struct {
-	w   http.ResponseWriter
-	r   *http.Request
-	rid string
-	p   *auth.Principal
+	w    http.ResponseWriter
+	r    *http.Request
+	rid  string
+	p    *auth.Principal
+	body []byte
 }
 
 func (c *call) fail(e *awsproto.Error) { awsproto.WriteError(c.w, awsproto.RestXMLWrapped, e, c.rid) }
@@ -94,34 +95,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, rid: awsproto.NewRequestID()}
 	w.Header().Set("Date", h.Env.Now().Format(http.TimeFormat))
 	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	if rest == "s" { // ListAccessGrantsInstances: /v20180820/accessgrantsinstances
+		rest = "/../instances"
+	}
 	if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
 		h.Env.Stats.Inc("s3:Unsupported")
 		c.fail(awsproto.Errorf(http.StatusNotImplemented, "NotImplemented",
 			"the sandbox's S3 Control serves only the Access Grants instance (%s/…), not %s", Prefix, awsproto.Truncate(r.URL.Path, 100)))
 		return
 	}
-	var op string
-	var id string
-	switch {
-	case rest == "" || rest == "/":
-		op = "GetAccessGrantsInstance"
-	case rest == "/dataaccess":
-		op = "GetDataAccess"
-	case rest == "/grants":
-		op = "ListAccessGrants"
-	case strings.HasPrefix(rest, "/grant/"):
-		op, id = "GetAccessGrant", strings.TrimPrefix(rest, "/grant/")
-	case rest == "/locations":
-		op = "ListAccessGrantsLocations"
-	case strings.HasPrefix(rest, "/location/"):
-		op, id = "GetAccessGrantsLocation", strings.TrimPrefix(rest, "/location/")
-	case rest == "/caller/grants":
-		op = "ListCallerAccessGrants"
-	}
-	if op == "" || r.Method != http.MethodGet {
+	op, id := resolve(r.Method, rest)
+	if op == "" {
 		h.Env.Stats.Inc("s3:Unsupported")
 		c.fail(awsproto.Errorf(http.StatusNotImplemented, "NotImplemented",
-			"the sandbox's Access Grants instance is read-only (declared in the world); %s %s is not served", r.Method, awsproto.Truncate(r.URL.Path, 100)))
+			"the sandbox's S3 Control does not serve %s %s", r.Method, awsproto.Truncate(r.URL.Path, 100)))
 		return
 	}
 	h.Env.Stats.Inc("s3:" + op)
@@ -149,22 +136,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"There is no Access Grants instance in account %s (the sandbox's account is %s)", awsproto.Truncate(acct, 20), h.State.Account))
 		return
 	}
-	switch op {
-	case "GetDataAccess":
-		h.getDataAccess(c)
-	case "GetAccessGrantsInstance":
-		h.getInstance(c)
-	case "ListAccessGrants":
-		h.listGrants(c)
-	case "GetAccessGrant":
-		h.getGrant(c, id)
-	case "ListAccessGrantsLocations":
-		h.listLocations(c)
-	case "GetAccessGrantsLocation":
-		h.getLocation(c, id)
-	case "ListCallerAccessGrants":
-		h.listCallerGrants(c)
+	c.body = body
+	if w := writes[op]; w != nil {
+		w(h, c, id)
+		return
 	}
+	h.Env.RLock()
+	defer h.Env.RUnlock()
+	if !h.State.Instance.Exists && op != "ListAccessGrantsInstances" {
+		c.fail(noInstance(h.State.Account))
+		return
+	}
+	reads[op](h, c, id)
 }
 
 type credentials struct {
@@ -294,12 +277,13 @@ func (h *Handler) getDataAccess(c *call) {
 }
 
 type getInstanceResult struct {
-	XMLName                   xml.Name `xml:"http://awss3control.amazonaws.com/doc/2018-08-20/ GetAccessGrantsInstanceResult"`
-	AccessGrantsInstanceArn   string   `xml:"AccessGrantsInstanceArn"`
-	AccessGrantsInstanceID    string   `xml:"AccessGrantsInstanceId"`
-	IdentityCenterArn         string   `xml:"IdentityCenterArn,omitempty"`
-	IdentityCenterInstanceArn string   `xml:"IdentityCenterInstanceArn,omitempty"`
-	CreatedAt                 string   `xml:"CreatedAt"`
+	XMLName                      xml.Name `xml:"http://awss3control.amazonaws.com/doc/2018-08-20/ GetAccessGrantsInstanceResult"`
+	AccessGrantsInstanceArn      string   `xml:"AccessGrantsInstanceArn"`
+	AccessGrantsInstanceID       string   `xml:"AccessGrantsInstanceId"`
+	IdentityCenterArn            string   `xml:"IdentityCenterArn,omitempty"`
+	IdentityCenterInstanceArn    string   `xml:"IdentityCenterInstanceArn,omitempty"`
+	IdentityCenterApplicationArn string   `xml:"IdentityCenterApplicationArn,omitempty"`
+	CreatedAt                    string   `xml:"CreatedAt"`
 }
 
 func (h *Handler) getInstance(c *call) {
@@ -308,8 +292,11 @@ func (h *Handler) getInstance(c *call) {
 		c.fail(e)
 		return
 	}
-	c.reply(getInstanceResult{AccessGrantsInstanceArn: in.Arn, AccessGrantsInstanceID: in.ID, IdentityCenterArn: in.IdentityCenterArn,
-		IdentityCenterInstanceArn: in.IdentityCenterArn, CreatedAt: awsproto.ISOTime(in.Created)})
+	// Per the model, IdentityCenterArn (deprecated) and
+	// IdentityCenterApplicationArn both hold the application Access Grants
+	// created in Identity Center; IdentityCenterInstanceArn is the instance.
+	c.reply(getInstanceResult{AccessGrantsInstanceArn: in.Arn, AccessGrantsInstanceID: in.ID, IdentityCenterArn: in.ApplicationArn,
+		IdentityCenterInstanceArn: in.IdentityCenterArn, IdentityCenterApplicationArn: in.ApplicationArn, CreatedAt: awsproto.ISOTime(in.Created)})
 }
 
 type grantEntry struct {

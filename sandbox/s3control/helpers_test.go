@@ -106,7 +106,7 @@ func startErr(worldYAML string) (*sandbox.Sandbox, error) {
 }
 
 func groupID(sb *sandbox.Sandbox, name string) string {
-	for _, g := range sb.Env.World.IdentityCenter.Groups {
+	for _, g := range sb.Env.Snapshot().IdentityCenter.Groups {
 		if g.Name == name {
 			return g.GroupID
 		}
@@ -115,7 +115,7 @@ func groupID(sb *sandbox.Sandbox, name string) string {
 }
 
 func userID(sb *sandbox.Sandbox, name string) string {
-	for _, u := range sb.Env.World.IdentityCenter.Users {
+	for _, u := range sb.Env.Snapshot().IdentityCenter.Users {
 		if u.UserName == name {
 			return u.UserID
 		}

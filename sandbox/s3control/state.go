@@ -44,7 +44,13 @@ type Instance struct {
 	ID                string
 	Arn               string
 	IdentityCenterArn string
-	Created           time.Time
+	// ApplicationArn is the Identity Center application Access Grants
+	// creates when the instance is associated with Identity Center.
+	ApplicationArn string
+	Created        time.Time
+	// Exists is false in an account without an Access Grants instance.
+	Exists         bool
+	ResourcePolicy string
 }
 
 // Location is a registered location: an S3 scope and the IAM role S3
@@ -106,16 +112,19 @@ func NewState(w *world.World, roles *iam.Store) (*State, error) {
 	s := &State{Account: w.AccountID, Region: w.Region, iam: roles}
 	ag := w.S3.AccessGrants
 	base := fmt.Sprintf("arn:aws:s3:%s:%s:access-grants/default", w.Region, w.AccountID)
-	s.Instance = Instance{ID: "default", Arn: base, IdentityCenterArn: ag.IdentityCenterArn, Created: created}
+	s.Instance = Instance{ID: "default", Arn: base, Created: created, Exists: !ag.NoInstance, ResourcePolicy: string(ag.ResourcePolicy.JSON)}
+	if !ag.NoIdentityCenter {
+		s.Instance.IdentityCenterArn = ag.IdentityCenterArn
+		ic := w.IdentityCenter
+		s.Instance.ApplicationArn = fmt.Sprintf("arn:aws:sso::%s:application/%s/apl-%s", w.AccountID, ic.InstanceID(),
+			world.StableHex(16, "access-grants", w.AccountID, ag.IdentityCenterArn))
+	}
 	for i, l := range ag.Locations {
 		path, ok := scopePath(l.Scope)
 		if !ok {
 			return nil, fmt.Errorf("s3.access_grants.locations[%d].scope: %q is not an S3 location scope (s3://, s3://bucket or s3://bucket/prefix*)", i, l.Scope)
 		}
-		id := "default"
-		if path != "" {
-			id = world.StableUUID("location", w.AccountID, l.Scope)
-		}
+		id := l.ID
 		s.Locations = append(s.Locations, &Location{ID: id, Arn: base + "/location/" + id, Scope: l.Scope, RoleArn: l.IAMRole, Created: created, path: path})
 	}
 	users, groups := map[string]string{}, map[string]string{}
@@ -154,7 +163,7 @@ func NewState(w *world.World, roles *iam.Store) (*State, error) {
 		}
 		gr.LocationID = loc.ID
 		gr.SubPrefix = strings.TrimPrefix(strings.TrimPrefix(g.Target, "s3://"), strings.TrimSuffix(strings.TrimPrefix(loc.Scope, "s3://"), "*"))
-		gr.ID = world.StableUUID("grant", w.AccountID, g.Grantee, g.Permission, g.Target)
+		gr.ID = g.ID
 		gr.Arn = base + "/grant/" + gr.ID
 		s.Grants = append(s.Grants, gr)
 	}
@@ -376,4 +385,21 @@ func (s *State) Info() []map[string]any {
 		out = append(out, map[string]any{"grantee": g.Grantee, "permission": g.Permission, "target": g.Scope})
 	}
 	return out
+}
+
+// Reload prepares the Access Grants state of a changed world; the commit
+// installs it (under the sandbox's write lock).
+func (s *State) Reload(w *world.World) (func(), error) {
+	n, err := NewState(w, s.iam)
+	if err != nil {
+		return nil, err
+	}
+	// Account and Region never change: handlers may read them without the lock.
+	return func() { s.Instance, s.Locations, s.Grants = n.Instance, n.Locations, n.Grants }, nil
+}
+
+// InstanceArn is the ARN of the account's Access Grants instance (whether
+// or not it exists), readable without the lock.
+func (s *State) InstanceArn() string {
+	return fmt.Sprintf("arn:aws:s3:%s:%s:access-grants/default", s.Region, s.Account)
 }

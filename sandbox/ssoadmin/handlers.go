@@ -25,12 +25,13 @@ var CreatedDate = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // Service is the sso-admin handler.
 type Service struct {
 	api   *json11.API
+	env   *env.Env
 	state *identitycenter.State
 }
 
 // New returns the sso-admin handler over s.
 func New(e *env.Env, s *identitycenter.State) *Service {
-	svc := &Service{state: s}
+	svc := &Service{state: s, env: e}
 	svc.api = &json11.API{Name: "sso-admin", TargetPrefix: TargetPrefix, Service: "sso", CurrentTime: true, Runtime: e, Stats: e.Stats,
 		Operations: map[string]json11.Operation{
 			"DescribeApplication":                    svc.describeApplication,
@@ -44,7 +45,11 @@ func New(e *env.Env, s *identitycenter.State) *Service {
 			"ListTrustedTokenIssuers":                svc.listTrustedTokenIssuers,
 			"DescribeInstance":                       svc.describeInstance,
 			"ListInstances":                          svc.listInstances,
-		}}
+		}, State: e}
+	svc.api.Writes = svc.writes()
+	for op, h := range svc.reads() {
+		svc.api.Operations[op] = h
+	}
 	return svc
 }
 
@@ -226,18 +231,7 @@ func (s *Service) listGrants(c *json11.Call) (any, *awsproto.Error) {
 	if e != nil {
 		return nil, e
 	}
-	var items []grantItem
-	if len(a.Grants) > 0 {
-		issuers := make([]authorizedTokenIssuer, 0, len(a.Grants))
-		for _, g := range a.Grants {
-			issuers = append(issuers, authorizedTokenIssuer{TrustedTokenIssuerArn: g.Issuer.Arn, AuthorizedAudiences: g.Audiences})
-		}
-		items = append(items, grantItem{GrantType: GrantJWTBearer,
-			Grant: map[string]any{"JwtBearer": map[string]any{"AuthorizedTokenIssuers": issuers}}})
-	}
-	if a.RefreshTokenGrant {
-		items = append(items, grantItem{GrantType: GrantRefreshToken, Grant: map[string]any{"RefreshToken": map[string]any{}}})
-	}
+	items := grantItems(a)
 	page, next, e := json11.Page(c.Op, a.Arn, items, req.NextToken, nil, 10)
 	if e != nil {
 		return nil, e
@@ -246,7 +240,8 @@ func (s *Service) listGrants(c *json11.Call) (any, *awsproto.Error) {
 }
 
 type scopeDetails struct {
-	Scope string
+	Scope             string
+	AuthorizedTargets []string `json:",omitempty"`
 }
 
 // appListRequest is the request of the list operations on an application.
@@ -268,7 +263,7 @@ func (s *Service) listAccessScopes(c *json11.Call) (any, *awsproto.Error) {
 	}
 	scopes := make([]scopeDetails, 0, len(page))
 	for _, sc := range page {
-		scopes = append(scopes, scopeDetails{Scope: sc})
+		scopes = append(scopes, scopeDetails{Scope: sc, AuthorizedTargets: a.ScopeTargets[sc]})
 	}
 	return json11.List{Member: "Scopes", Items: scopes, Next: next}, nil
 }

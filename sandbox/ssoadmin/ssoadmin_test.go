@@ -61,7 +61,7 @@ func client(sb *sandbox.Sandbox, creds aws.CredentialsProvider) *ssoadmin.Client
 
 func admin(sb *sandbox.Sandbox) *ssoadmin.Client { return client(sb, ststest.Admin()) }
 
-func appArn(sb *sandbox.Sandbox) string { return sb.Env.World.IdentityCenter.Applications[0].Arn }
+func appArn(sb *sandbox.Sandbox) string { return sb.Env.Snapshot().IdentityCenter.Applications[0].Arn }
 
 func wantErr(t *testing.T, err error, code string, status int) string {
 	t.Helper()
@@ -292,11 +292,11 @@ func TestAuthorizationAndStats(t *testing.T) {
 		t.Fatalf("auditor may describe: %v", err)
 	}
 	_, err := auditor.ListApplicationGrants(ctx, &ssoadmin.ListApplicationGrantsInput{ApplicationArn: arn})
-	if msg := wantErr(t, err, "AccessDeniedException", 403); !strings.Contains(msg, "sso:ListApplicationGrants") {
+	if msg := wantErr(t, err, "AccessDeniedException", 400); !strings.Contains(msg, "sso:ListApplicationGrants") {
 		t.Fatalf("denial %q does not name the action", msg)
 	}
 	_, err = client(sb, ststest.Static("test", "wrong", "")).DescribeApplication(ctx, &ssoadmin.DescribeApplicationInput{ApplicationArn: arn})
-	wantErr(t, err, "SignatureDoesNotMatch", 0)
+	wantErr(t, err, "InvalidSignatureException", 400)
 	if got := sb.Env.Stats.Get("sso:DescribeApplication"); got != 2 {
 		t.Fatalf("sso:DescribeApplication counted %d, want 2", got)
 	}
@@ -337,7 +337,7 @@ func TestWireErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, target, body, code string
 	}{
-		{"unknown operation", "SWBExternalService.DeleteApplication", `{}`, "UnknownOperationException"},
+		{"unknown operation", "SWBExternalService.CreatePermissionSet", `{}`, "UnknownOperationException"},
 		{"not JSON", "SWBExternalService.DescribeApplication", `{"ApplicationArn":`, "ValidationException"},
 		{"wrong type", "SWBExternalService.DescribeApplication", `{"ApplicationArn":42}`, "ValidationException"},
 		{"missing member", "SWBExternalService.DescribeApplication", `{}`, "ValidationException"},

@@ -91,6 +91,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.env.Now()
 	var result any
+	s.env.RLock()
+	defer s.env.RUnlock()
 	switch action {
 	case "AssumeRoleWithWebIdentity":
 		s.env.Stats.Inc("sts:AssumeRoleWithWebIdentity")
@@ -317,24 +319,38 @@ func (v *validation) tags(form url.Values) map[string]string {
 	return out
 }
 
-// sessionPolicies checks Policy and PolicyArns. The sandbox cannot narrow a
-// session to a session policy, so it refuses them rather than hand out
-// credentials broader than the caller asked for.
-func sessionPolicies(form url.Values, v *validation, max int) *awsproto.Error {
+// sessionPolicies reads Policy and PolicyArns: the session policies whose
+// intersection with the role's policies is the session's permissions.
+func (s *Service) sessionPolicies(form url.Values, v *validation, max int) ([]*iampolicy.Document, *awsproto.Error) {
 	doc, hasDoc := v.str(form, "Policy", "policy", false, 1, max, nil, false)
 	arns := members(form, "PolicyArns")
 	if err := v.err(); err != nil {
-		return err
+		return nil, err
 	}
+	if len(arns) > 10 {
+		return nil, awsproto.Validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+	}
+	var out []*iampolicy.Document
 	if hasDoc {
-		if _, err := iampolicy.Parse([]byte(doc)); err != nil {
-			return awsproto.Errorf(http.StatusBadRequest, "MalformedPolicyDocument", "The session policy is malformed: %v", err)
+		d, err := iampolicy.Parse([]byte(doc))
+		if err != nil {
+			return nil, awsproto.Errorf(http.StatusBadRequest, "MalformedPolicyDocument", "The session policy is malformed: %v", err)
 		}
+		out = append(out, d)
 	}
-	if hasDoc || len(arns) > 0 {
-		return awsproto.Validation("the sandbox does not support session policies (Policy, PolicyArns): it cannot narrow the session as AWS does, so it refuses them; omit them")
+	for _, n := range arns {
+		arn := form.Get(fmt.Sprintf("PolicyArns.member.%d.arn", n))
+		m := s.env.IAM.Managed[arn]
+		if m == nil {
+			return nil, awsproto.Errorf(http.StatusBadRequest, "MalformedPolicyDocument", "Policy %s does not exist or is not attachable.", awsproto.Truncate(arn, 256))
+		}
+		d, err := iampolicy.Parse(m.Document.JSON)
+		if err != nil {
+			return nil, awsproto.Errorf(http.StatusBadRequest, "MalformedPolicyDocument", "Policy %s: %v", arn, err)
+		}
+		out = append(out, d)
 	}
-	return nil
+	return out, nil
 }
 
 // role resolves RoleArn. A malformed ARN is a ValidationError; a role
@@ -380,7 +396,8 @@ func (s *Service) assumeRoleWithWebIdentity(ctx context.Context, form url.Values
 	if e := v.err(); e != nil {
 		return nil, e
 	}
-	if e := sessionPolicies(form, &v, 2048); e != nil {
+	sessionDocs, e := s.sessionPolicies(form, &v, 2048)
+	if e != nil {
 		return nil, e
 	}
 
@@ -456,7 +473,7 @@ func (s *Service) assumeRoleWithWebIdentity(ctx context.Context, form url.Values
 	if e := s.maxDuration(role, d, false); e != nil {
 		return nil, e
 	}
-	p := SessionSpec{Account: s.env.World.AccountID, Role: role, SessionName: session, Federated: provider.Arn,
+	p := SessionSpec{Account: s.env.World.AccountID, Role: role, SessionName: session, Federated: provider.Arn, SessionPolicies: sessionDocs,
 		SourceIdentity: sourceIdentity, IssuedAt: now, Expires: now.Add(d)}.Issue(s.env.Registry)
 	return webIdentityResult{
 		Credentials:                 credentialsOf(p),
@@ -531,7 +548,8 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 	if e := v.err(); e != nil {
 		return nil, e
 	}
-	if e := sessionPolicies(form, &v, 0); e != nil {
+	sessionDocs, e := s.sessionPolicies(form, &v, 0)
+	if e != nil {
 		return nil, e
 	}
 	if hasSrc && strings.HasPrefix(strings.ToLower(srcID), "aws:") {
@@ -635,7 +653,7 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 		}
 		ictx = opened
 	}
-	p := SessionSpec{Account: s.env.World.AccountID, Role: role, SessionName: session, Chained: chained,
+	p := SessionSpec{Account: s.env.World.AccountID, Role: role, SessionName: session, Chained: chained, SessionPolicies: sessionDocs,
 		SourceIdentity: sourceIdentity, Context: ictx, IssuedAt: now, Expires: now.Add(d)}.Issue(s.env.Registry)
 	res := assumeRoleResult{
 		Credentials:     credentialsOf(p),

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/iam"
@@ -49,21 +50,24 @@ type SessionSpec struct {
 	Context        *auth.IdentityContext
 	IssuedAt       time.Time
 	Expires        time.Time
+	// SessionPolicies narrow the session to their intersection with the role's policies.
+	SessionPolicies []*iampolicy.Document
 }
 
 // Principal builds the session principal (without keys) for spec.
 func (s SessionSpec) Principal() *auth.Principal {
 	return &auth.Principal{
-		AccountID:      s.Account,
-		Arn:            AssumedRoleArn(s.Account, s.Role.Name, s.SessionName),
-		UserID:         s.Role.RoleID + ":" + s.SessionName,
-		RoleArn:        s.Role.Arn,
-		RoleName:       s.Role.Name,
-		SessionName:    s.SessionName,
-		Chained:        s.Chained,
-		Federated:      s.Federated,
-		SourceIdentity: s.SourceIdentity,
-		Policies:       s.Role.Policies,
+		AccountID:       s.Account,
+		Arn:             AssumedRoleArn(s.Account, s.Role.Name, s.SessionName),
+		UserID:          s.Role.RoleID + ":" + s.SessionName,
+		RoleArn:         s.Role.Arn,
+		RoleName:        s.Role.Name,
+		SessionName:     s.SessionName,
+		Chained:         s.Chained,
+		Federated:       s.Federated,
+		SourceIdentity:  s.SourceIdentity,
+		Policies:        s.Role.Policies,
+		SessionPolicies: s.SessionPolicies,
 		// Evaluated with the role's current policies, as IAM does.
 		PoliciesFromRole: true,
 		Context:          s.Context,

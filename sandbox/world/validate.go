@@ -107,8 +107,29 @@ func (w *World) complete() {
 			r.MaxSessionDuration = 3600
 		}
 	}
-	if w.S3.AccessGrants.IdentityCenterArn == "" {
-		w.S3.AccessGrants.IdentityCenterArn = ic.InstanceArn
+	ag := &w.S3.AccessGrants
+	if ag.IdentityCenterArn == "" && !ag.NoIdentityCenter {
+		ag.IdentityCenterArn = ic.InstanceArn
+	}
+	for i := range ag.Locations {
+		l := &ag.Locations[i]
+		if l.ID == "" {
+			l.ID = "default"
+			if l.Scope != "s3://" {
+				l.ID = StableUUID("location", w.AccountID, l.Scope)
+			}
+		}
+	}
+	for i := range ag.Grants {
+		g := &ag.Grants[i]
+		if g.ID == "" {
+			g.ID = StableUUID("grant", w.AccountID, g.Grantee, g.Permission, g.Target)
+		}
+	}
+	for i := range w.IAM.ManagedPolicies {
+		if w.IAM.ManagedPolicies[i].Path == "" {
+			w.IAM.ManagedPolicies[i].Path = "/"
+		}
 	}
 }
 
@@ -321,6 +342,14 @@ func (w *World) validateIAM(c *checker) {
 			c.add(p+".client_ids", "needs at least one client id (audience)")
 		}
 	}
+	managed := map[string]bool{}
+	for i, m := range w.IAM.ManagedPolicies {
+		p := fmt.Sprintf("iam.managed_policies[%d]", i)
+		if c.required(p+".name", m.Name) {
+			c.unique(managed, p+".name", w.ManagedPolicyArn(m))
+		}
+		c.policy(p+".document", m.Document, true)
+	}
 	roles := map[string]bool{}
 	for i, r := range w.IAM.Roles {
 		p := fmt.Sprintf("iam.roles[%d]", i)
@@ -333,6 +362,16 @@ func (w *World) validateIAM(c *checker) {
 		c.policy(p+".trust_policy", r.TrustPolicy, true)
 		for j, pol := range r.Policies {
 			c.policy(fmt.Sprintf("%s.policies[%d]", p, j), pol, true)
+		}
+		for j, pol := range r.InlinePolicies {
+			pp := fmt.Sprintf("%s.inline_policies[%d]", p, j)
+			c.required(pp+".name", pol.Name)
+			c.policy(pp+".document", pol.Document, true)
+		}
+		for j, arn := range r.ManagedPolicies {
+			if !managed[arn] {
+				c.add(fmt.Sprintf("%s.managed_policies[%d]", p, j), "no managed policy has the ARN %q", arn)
+			}
 		}
 		if r.MaxSessionDuration < 3600 || r.MaxSessionDuration > 43200 {
 			c.add(p+".max_session_duration", "%d must be between 3600 and 43200 seconds", r.MaxSessionDuration)
@@ -351,6 +390,9 @@ func (w *World) validateS3(c *checker) {
 		for j, o := range b.Objects {
 			c.required(fmt.Sprintf("%s.objects[%d].key", p, j), o.Key)
 		}
+	}
+	if ag := w.S3.AccessGrants; ag.NoInstance && (len(ag.Locations) > 0 || len(ag.Grants) > 0) {
+		c.add("s3.access_grants.no_instance", "an account without an Access Grants instance has no locations or grants")
 	}
 	users, groups := map[string]bool{}, map[string]bool{}
 	for _, u := range w.IdentityCenter.Users {

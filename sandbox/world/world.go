@@ -87,6 +87,8 @@ type IdentityCenter struct {
 type IdCUser struct {
 	UserName    string       `yaml:"user_name"`
 	DisplayName string       `yaml:"display_name,omitempty"`
+	GivenName   string       `yaml:"given_name,omitempty"`
+	FamilyName  string       `yaml:"family_name,omitempty"`
 	Email       string       `yaml:"email"`
 	UserID      string       `yaml:"user_id,omitempty"`
 	ExternalIDs []ExternalID `yaml:"external_ids,omitempty"`
@@ -100,9 +102,10 @@ type ExternalID struct {
 
 // IdCGroup is a group of the identity store; Members are user names.
 type IdCGroup struct {
-	Name    string   `yaml:"name"`
-	GroupID string   `yaml:"group_id,omitempty"`
-	Members []string `yaml:"members"`
+	Name        string   `yaml:"name"`
+	GroupID     string   `yaml:"group_id,omitempty"`
+	Description string   `yaml:"description,omitempty"`
+	Members     []string `yaml:"members"`
 }
 
 // TrustedTokenIssuer maps an external issuer's claim to an identity-store attribute.
@@ -139,6 +142,18 @@ type Application struct {
 	Assignments        []Assignment     `yaml:"assignments,omitempty"`
 	// ActorPolicy says which IAM principals may call CreateTokenWithIAM.
 	ActorPolicy Policy `yaml:"actor_policy"`
+	Description string `yaml:"description,omitempty"`
+	// AuthorizationCode is the authorization_code grant, when put.
+	AuthorizationCode *AuthorizationCodeGrant `yaml:"authorization_code,omitempty"`
+	// TokenExchangeGrant enables urn:ietf:params:oauth:grant-type:token-exchange.
+	TokenExchangeGrant bool `yaml:"token_exchange_grant,omitempty"`
+	// ScopeTargets lists a scope's authorized targets (application ARNs).
+	ScopeTargets map[string][]string `yaml:"scope_targets,omitempty"`
+}
+
+// AuthorizationCodeGrant is an application's authorization_code grant.
+type AuthorizationCodeGrant struct {
+	RedirectURIs []string `yaml:"redirect_uris"`
 }
 
 // JWTBearerGrant authorizes one trusted token issuer for some audiences.
@@ -159,6 +174,22 @@ type IAM struct {
 	Users         []IAMUser      `yaml:"users"`
 	OIDCProviders []OIDCProvider `yaml:"oidc_providers"`
 	Roles         []Role         `yaml:"roles"`
+	// ManagedPolicies are customer-managed policies (CreatePolicy).
+	ManagedPolicies []ManagedPolicy `yaml:"managed_policies,omitempty"`
+}
+
+// ManagedPolicy is a customer-managed policy with its default version.
+type ManagedPolicy struct {
+	Name        string `yaml:"name"`
+	Path        string `yaml:"path,omitempty"`
+	Description string `yaml:"description,omitempty"`
+	Document    Policy `yaml:"document"`
+}
+
+// NamedPolicy is an inline policy with its name.
+type NamedPolicy struct {
+	Name     string `yaml:"name"`
+	Document Policy `yaml:"document"`
 }
 
 // IAMUser is a long-term IAM identity with access keys.
@@ -192,6 +223,11 @@ type Role struct {
 	Policies []Policy `yaml:"policies"`
 	// MaxSessionDuration in seconds, 3600 to 43200 (default 3600).
 	MaxSessionDuration int `yaml:"max_session_duration,omitempty"`
+	// InlinePolicies are named inline policies (PutRolePolicy).
+	InlinePolicies []NamedPolicy `yaml:"inline_policies,omitempty"`
+	// ManagedPolicies are the ARNs of attached managed policies.
+	ManagedPolicies []string          `yaml:"managed_policies,omitempty"`
+	Tags            map[string]string `yaml:"tags,omitempty"`
 }
 
 // Policy is an IAM policy document; in YAML it is either a mapping or a
@@ -206,6 +242,10 @@ func (p *Policy) UnmarshalYAML(n *yaml.Node) error {
 	p.line = n.Line
 	switch n.Kind {
 	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			p.JSON = nil
+			return nil
+		}
 		if !json.Valid([]byte(n.Value)) {
 			return fmt.Errorf("line %d: policy string is not valid JSON", n.Line)
 		}
@@ -267,16 +307,27 @@ type AccessGrants struct {
 	IdentityCenterArn string     `yaml:"identity_center_arn,omitempty"`
 	Locations         []Location `yaml:"locations,omitempty"`
 	Grants            []Grant    `yaml:"grants,omitempty"`
+	// NoInstance says the account has no Access Grants instance (the
+	// default is one, which holds the locations and grants).
+	NoInstance bool `yaml:"no_instance,omitempty"`
+	// NoIdentityCenter says the instance is not associated with Identity Center.
+	NoIdentityCenter bool `yaml:"no_identity_center,omitempty"`
+	// ResourcePolicy is the instance's resource policy.
+	ResourcePolicy Policy `yaml:"resource_policy,omitempty"`
 }
 
 // Location is a registered Access Grants location.
 type Location struct {
+	// ID defaults to an id derived from the scope ("default" for s3://).
+	ID      string `yaml:"id,omitempty"`
 	Scope   string `yaml:"scope"`
 	IAMRole string `yaml:"iam_role"`
 }
 
 // Grant gives a grantee a permission on a target.
 type Grant struct {
+	// ID defaults to an id derived from the grant.
+	ID string `yaml:"id,omitempty"`
 	// Grantee is "user:<user name>", "group:<group name>" or "iam:<principal ARN>".
 	Grantee string `yaml:"grantee"`
 	// Permission is READ, WRITE or READWRITE.

@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tipctl/tipctl/sandbox/quicksight/quicksighttest"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/sandbox/world"
 	"github.com/tipctl/tipctl/tip/quicksight"
-	"github.com/tipctl/tipctl/tip/quicksight/quicksighttest"
 )
 
 // TestSnapshotAsQuickSightUser: alice's snapshot through GetIdentityContext

@@ -50,6 +50,17 @@ type API struct {
 	Runtime     Runtime
 	Stats       Counter
 	Operations  map[string]Operation
+	// Writes are the operations that change state; they run without the
+	// read lock and take the write lock themselves (env.Change).
+	Writes map[string]Operation
+	// State is the read lock of the state Operations read (nil: none).
+	State Locker
+}
+
+// Locker is a read lock (sandbox/env.Env satisfies it).
+type Locker interface {
+	RLock()
+	RUnlock()
 }
 
 // Call is one authenticated request.
@@ -85,7 +96,10 @@ func (a *API) serve(r *http.Request) (any, *awsproto.Error) {
 	if !ok && a.ShortTargetPrefix != "" {
 		op, ok = strings.CutPrefix(target, a.ShortTargetPrefix)
 	}
-	handler := a.Operations[op]
+	handler, write := a.Operations[op], false
+	if handler == nil {
+		handler, write = a.Writes[op], true
+	}
 	if !ok || handler == nil {
 		return nil, awsproto.Errorf(http.StatusBadRequest, "UnknownOperationException",
 			"the sandbox's %s has no operation %q (X-Amz-Target must be %s<Operation>)", a.Name, awsproto.Truncate(target, 100), a.TargetPrefix)
@@ -97,7 +111,11 @@ func (a *API) serve(r *http.Request) (any, *awsproto.Error) {
 	}
 	caller, e := a.Runtime.Authenticate(r, body, awsproto.VerifyOptions{})
 	if e != nil {
-		return nil, e
+		return nil, awsproto.JSONAuthError(e, awsproto.JSON11)
+	}
+	if !write && a.State != nil {
+		a.State.RLock()
+		defer a.State.RUnlock()
 	}
 	return handler(&Call{Ctx: r.Context(), Op: op, Body: body, Caller: caller, api: a})
 }
@@ -131,6 +149,10 @@ func (c *Call) Authorize(resource string) *awsproto.Error {
 	if c.Ctx != nil {
 		callctx.Deny(c.Ctx, callctx.IdentityPolicy(p, action, resource, x))
 	}
-	return awsproto.AccessDeniedException("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+	// The models give AccessDeniedException no HTTP status, so awsJson1_1
+	// answers it with the protocol's client-error status, 400.
+	e := awsproto.AccessDeniedException("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
 		p.Arn, action, resource, action)
+	e.Status = http.StatusBadRequest
+	return e
 }

@@ -211,7 +211,7 @@ func TestAPIDispatch(t *testing.T) {
 		{"POST", "/", "SvcService.Echo", "", `{}`, 403, "MissingAuthenticationTokenException", "unsigned"},
 		{"POST", "/", "SvcService.Echo", "admin", `{"Value":3}`, 400, "ValidationException", "field Value has the wrong type"},
 		{"POST", "/", "SvcService.Echo", "admin", `{}`, 400, "ValidationException", "Value null at 'value'"},
-		{"POST", "/", "SvcService.Echo", "nobody", `{"Value":"v2"}`, 403, "AccessDeniedException",
+		{"POST", "/", "SvcService.Echo", "nobody", `{"Value":"v2"}`, 400, "AccessDeniedException",
 			"User: arn:aws:iam::123456789012:user/nobody is not authorized to perform: svc:Echo on resource: arn:aws:svc:::thing/v2 because no identity-based policy allows the svc:Echo action"},
 	} {
 		status, h, m := do(t, api, c.method, c.path, c.target, c.caller, c.body)
@@ -231,7 +231,7 @@ func TestAPICurrentTimeCondition(t *testing.T) {
 	for _, withTime := range []bool{true, false} {
 		api, _ := newAPI(withTime)
 		status, _, m := do(t, api, "POST", "/", "SvcService.Echo", "timed", `{"Value":"v"}`)
-		if withTime && status != 200 || !withTime && (status != 403 || m["__type"] != "AccessDeniedException") {
+		if withTime && status != 200 || !withTime && (status != 400 || m["__type"] != "AccessDeniedException") {
 			t.Fatalf("CurrentTime %v: %d %v", withTime, status, m)
 		}
 	}

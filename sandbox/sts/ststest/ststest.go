@@ -345,6 +345,8 @@ func Admin() aws.CredentialsProvider { return Static("test", "test", "") }
 
 // Role returns the ARN of role name in sb's account.
 func Role(sb *sandbox.Sandbox, name string) string {
+	sb.Env.RLock()
+	defer sb.Env.RUnlock()
 	r, ok := sb.Env.IAM.RoleByName(name)
 	if !ok {
 		return "arn:aws:iam::" + sb.Env.World.AccountID + ":role/" + name
@@ -355,6 +357,8 @@ func Role(sb *sandbox.Sandbox, name string) string {
 // AppArn returns the ARN of the Identity Center application name.
 func AppArn(t testing.TB, sb *sandbox.Sandbox, name string) string {
 	t.Helper()
+	sb.Env.RLock()
+	defer sb.Env.RUnlock()
 	for _, a := range sb.Env.World.IdentityCenter.Applications {
 		if a.Name == name {
 			return a.Arn

@@ -1,6 +1,7 @@
 // Package quicksighttest checks snapshot files against a sandbox world: the
 // expected figures come from the world's data and row-level security, never
-// from the code under test. Tests of tip/quicksight and of the CLI use it.
+// from the code under test. Tests of tip/quicksight and of the CLI use it;
+// it lives beside the emulator, so that tip/ never imports sandbox/ outside tests.
 package quicksighttest
 
 import (
