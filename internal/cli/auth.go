@@ -92,9 +92,9 @@ Only the IdP tokens are stored; AWS credentials are minted on first use.
 			if st.RefreshToken != "" {
 				refresh = ", renewed automatically"
 			}
-			fmt.Fprintf(app.Stdout, "Logged in as %s (profile %s) until %s%s.\n", who, p.Name, until, refresh)
+			fmt.Fprintf(app.text(), "Logged in as %s (profile %s) until %s%s.\n", who, p.Name, until, refresh)
 			if c, ok := out["assumed_role_arn"]; ok {
-				fmt.Fprintf(app.Stdout, "Identity-enhanced session: %s (until %s)\n", c, out["credentials_expiry"])
+				fmt.Fprintf(app.text(), "Identity-enhanced session: %s (until %s)\n", c, out["credentials_expiry"])
 			}
 			return nil
 		},
@@ -177,18 +177,18 @@ func newStatusCmd(app *App) *cobra.Command {
 				return app.printJSON(s)
 			}
 			if !s.LoggedIn {
-				fmt.Fprintf(app.Stdout, "Profile %s: not logged in (run `tipctl auth login --profile %s`).\n", s.Profile, s.Profile)
+				fmt.Fprintf(app.text(), "Profile %s: not logged in (run `tipctl auth login --profile %s`).\n", s.Profile, s.Profile)
 				return nil
 			}
 			now := time.Now()
-			fmt.Fprintf(app.Stdout, "Profile:      %s\nUser:         %s\nIssuer:       %s\n", s.Profile, orDash(s.Email, s.Subject), s.Issuer)
-			fmt.Fprintf(app.Stdout, "IdP token:    %s (refreshable: %v)\n", until(s.IDTokenExpiry, now), s.CanRefresh)
+			fmt.Fprintf(app.text(), "Profile:      %s\nUser:         %s\nIssuer:       %s\n", s.Profile, orDash(s.Email, s.Subject), s.Issuer)
+			fmt.Fprintf(app.text(), "IdP token:    %s (refreshable: %v)\n", until(s.IDTokenExpiry, now), s.CanRefresh)
 			if s.CredentialsUntil != nil {
-				fmt.Fprintf(app.Stdout, "Credentials:  %s\nSession:      %s\n", until(s.CredentialsUntil, now), s.AssumedRoleArn)
+				fmt.Fprintf(app.text(), "Credentials:  %s\nSession:      %s\n", until(s.CredentialsUntil, now), s.AssumedRoleArn)
 			} else {
-				fmt.Fprintf(app.Stdout, "Credentials:  none cached (minted on first use)\n")
+				fmt.Fprintf(app.text(), "Credentials:  none cached (minted on first use)\n")
 			}
-			fmt.Fprintf(app.Stdout, "Store:        %s\n", s.Backend)
+			fmt.Fprintf(app.text(), "Store:        %s\n", s.Backend)
 			return nil
 		},
 	}
@@ -235,7 +235,7 @@ func newRefreshCmd(app *App) *cobra.Command {
 				return app.printJSON(map[string]any{"profile": p.Name, "assumed_role_arn": c.AssumedRoleArn,
 					"credentials_expiry": c.Expiration.UTC().Format(time.RFC3339)})
 			}
-			fmt.Fprintf(app.Stdout, "Refreshed profile %s: %s until %s.\n", p.Name, c.AssumedRoleArn, c.Expiration.Local().Format(time.RFC3339))
+			fmt.Fprintf(app.text(), "Refreshed profile %s: %s until %s.\n", p.Name, c.AssumedRoleArn, c.Expiration.Local().Format(time.RFC3339))
 			return nil
 		},
 	}
@@ -271,7 +271,7 @@ stored secrets are corrupt, so it is the way out of a broken store.`,
 			if app.JSON() {
 				return app.printJSON(map[string]any{"profile": name, "wiped": true, "revoked": revoked})
 			}
-			fmt.Fprintln(app.Stdout, msg+".")
+			fmt.Fprintln(app.text(), msg+".")
 			return nil
 		},
 	}
