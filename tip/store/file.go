@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -289,8 +290,10 @@ func (s *FileStore) checkKey(key, check []byte) bool {
 
 // readChecked reads a file after checking, on the open descriptor, that
 // only the owner can access it.
+// A symbolic link, FIFO, socket or device is refused (a FIFO would block
+// the read forever; chmod on a link would change its target).
 func readChecked(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openNoFollow(path)
 	if err != nil {
 		return nil, err
 	}
@@ -299,13 +302,33 @@ func readChecked(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !st.Mode().IsRegular() {
+		return nil, notRegular(path, st.Mode())
+	}
 	if err := checkStat(path, st, false); err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
 	return io.ReadAll(io.LimitReader(f, int64(MaxValueLen+headerLen+64)))
+}
+
+// notRegular is the error for something other than a regular file where a
+// secret file should be. It matches ErrCorrupt: `tipctl auth logout`
+// removes it (the directory entry, never what a link points to).
+func notRegular(path string, mode fs.FileMode) error {
+	kind := "not a regular file"
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		kind = "a symbolic link"
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	case mode.IsDir():
+		kind = "a directory"
+	}
+	return &CorruptError{Path: path, Reason: "it is " + kind + ", not a regular file, so tipctl refuses to read it; check what put it there, then remove it (`rm " + path + "`)"}
 }
 
 // fileName maps a key to a file name that is safe and distinct on every
