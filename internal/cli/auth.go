@@ -255,7 +255,7 @@ stored secrets are corrupt, so it is the way out of a broken store.`,
 			// secrets of that name can still be wiped.
 			p, m, err := app.wipeSession()
 			if err != nil {
-				return err
+				return wipeUnopenable(app, name, err)
 			}
 			if p.Issuer == "" {
 				m.IdP = nil

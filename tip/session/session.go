@@ -246,6 +246,13 @@ func (m *Manager) Credentials(ctx context.Context, force bool) (*Credentials, er
 	}
 	b, err := m.Vault.GetOrRefresh(ctx, credsKey(m.Profile.Name), fresh, func(ctx context.Context, old []byte) ([]byte, error) {
 		c, err := m.mint(ctx)
+		if err == nil {
+			// A logout that could not wait for this refresh wiped the
+			// login meanwhile: store nothing.
+			if _, terr := m.Tokens(); terr != nil {
+				return nil, terr
+			}
+		}
 		if err != nil {
 			// Inside the advisory window the old credentials are still good.
 			if old != nil {
@@ -395,21 +402,46 @@ func (m *Manager) RefreshIdP(ctx context.Context) (*Tokens, error) {
 // Logout revokes the refresh token where the IdP supports it and wipes the
 // profile's stored secrets. Secrets are wiped even when revocation fails or
 // the store is corrupt; revoked reports whether the IdP confirmed.
+//
+// Logout takes the locks a refresh holds, in the same order (the
+// credentials item, then the tokens), so it cannot interleave with one: a
+// refresh in flight either finishes first and its result is wiped, or
+// starts after and finds no login. If a lock cannot be had in time (a
+// stuck process), the secrets are wiped anyway, and a refresh that ends
+// later finds the tokens gone and stores nothing (see Credentials).
 func (m *Manager) Logout(ctx context.Context) (revoked bool, err error) {
-	if t, terr := m.Tokens(); terr == nil && t.RefreshToken != "" && m.IdP != nil {
-		if rerr := m.IdP.Revoke(ctx, t.RefreshToken, "refresh_token"); rerr == nil {
-			revoked = true
-		} else {
-			m.warn("tipctl: the IdP did not revoke the session: %v", rerr)
-		}
+	name := m.Profile.Name
+	if unlock, lerr := m.Vault.LockItem(ctx, credsKey(name), 0); lerr == nil {
+		defer unlock()
+	} else if ctx.Err() != nil {
+		return false, lerr
+	} else {
+		m.warn("tipctl: %v; wiping anyway", lerr)
 	}
-	keys, kerr := m.Vault.Keys("profile/" + m.Profile.Name + "/")
+	if unlock, lerr := m.Vault.Lock(ctx, tokensKey(name), 0); lerr == nil {
+		defer unlock()
+	} else if ctx.Err() != nil {
+		return false, lerr
+	} else {
+		m.warn("tipctl: %v; wiping anyway", lerr)
+	}
+	t, _ := m.Tokens()
+	keys, kerr := m.Vault.Keys("profile/" + name + "/")
 	if kerr != nil {
-		keys = []string{tokensKey(m.Profile.Name), credsKey(m.Profile.Name)}
+		keys = []string{tokensKey(name), credsKey(name)}
 	}
 	for _, k := range keys {
 		if derr := m.Vault.Delete(k); derr != nil && !errors.Is(derr, store.ErrNotFound) && err == nil {
 			err = derr
+		}
+	}
+	// Revoke after wiping: the IdP's answer may take a while, and the
+	// secrets are gone from this machine whatever it says.
+	if t != nil && t.RefreshToken != "" && m.IdP != nil {
+		if rerr := m.IdP.Revoke(ctx, t.RefreshToken, "refresh_token"); rerr == nil {
+			revoked = true
+		} else {
+			m.warn("tipctl: the IdP did not revoke the session: %v", rerr)
 		}
 	}
 	return revoked, err

@@ -504,3 +504,48 @@ func (s *FileStore) removeStaleTemps() {
 		}
 	}
 }
+
+// WipeFiles removes the encrypted-file store's items under dir whose keys
+// start with prefix, without decrypting anything: the way out when the
+// store cannot be opened (wrong or missing passphrase, corrupt key file).
+// When no item is left, the key file goes too, so the next login starts a
+// new store. It reports how many items it removed.
+func WipeFiles(dir, prefix string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	removed, left := 0, 0
+	var firstErr error
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, itemSuffix) {
+			continue
+		}
+		key, ok := keyFromName(strings.TrimSuffix(name, itemSuffix))
+		if !ok || !strings.HasPrefix(key, prefix) {
+			left++
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if firstErr == nil {
+				firstErr = err
+			}
+			left++
+			continue
+		}
+		removed++
+	}
+	if left == 0 && firstErr == nil {
+		if err := os.Remove(filepath.Join(dir, keyFileName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			firstErr = err
+		}
+	}
+	if err := config.SyncDir(dir); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return removed, firstErr
+}

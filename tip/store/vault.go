@@ -266,6 +266,13 @@ func (v *Vault) refreshLocked(ctx context.Context, key string, fresh func([]byte
 	return bytes.Clone(nv), nil
 }
 
+// LockItem takes the lock that GetOrRefresh and Put hold while they
+// rewrite key (for a caller that must not interleave with them, such as a
+// logout wiping the key).
+func (v *Vault) LockItem(ctx context.Context, key string, timeout time.Duration) (unlock func(), err error) {
+	return v.Lock(ctx, "item:"+key, timeout)
+}
+
 // Put stores data under key while holding the key's lock, so it cannot
 // interleave with a GetOrRefresh of the same key in another process (use
 // it for a fresh login's tokens).
