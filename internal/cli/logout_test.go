@@ -69,7 +69,7 @@ func TestLogoutWipesAnUndecryptableStore(t *testing.T) {
 	secrets := filepath.Join(d.State, "secrets")
 
 	for _, c := range []struct {
-		name  string
+		name   string
 		break_ func()
 	}{
 		{"wrong passphrase", func() { t.Setenv(store.EnvPassphrase, "not-the-one") }},
