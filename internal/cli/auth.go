@@ -48,6 +48,10 @@ Only the IdP tokens are stored; AWS credentials are minted on first use.
 			if err != nil {
 				return err
 			}
+			// A store that cannot be written fails now, not after the sign-in.
+			if err := m.PreflightLogin(); err != nil {
+				return failure(err, p.Name)
+			}
 			cfg := m.IdP.(*session.OIDC).Config
 			useDevice := device
 			if !device && !browser && !noBrowser {

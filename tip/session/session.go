@@ -354,6 +354,12 @@ func (m *Manager) refreshLocked(ctx context.Context, t *Tokens) (*Tokens, error)
 	if m.IdP == nil {
 		return nil, errors.New("no IdP client configured")
 	}
+	// The IdP may rotate the refresh token: once redeemed, the old one is
+	// spent. Make sure the new one can be stored before redeeming (room
+	// for twice today's tokens).
+	if err := m.Vault.Preflight(2*tokensSize(t) + 4096); err != nil {
+		return nil, fmt.Errorf("not refreshing the IdP session, whose new tokens could not be saved: %w", err)
+	}
 	nt, err := m.IdP.Refresh(ctx, t.RefreshToken)
 	if err != nil {
 		if errors.Is(err, ErrLoginRequired) {
@@ -372,9 +378,23 @@ func (m *Manager) refreshLocked(ctx context.Context, t *Tokens) (*Tokens, error)
 	}
 	// Persist at once: the IdP may have rotated the refresh token.
 	if err := m.putTokens(nt); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the IdP session was refreshed but its new tokens could not be saved, so the next command may have to log in again: %w", err)
 	}
 	return nt, nil
+}
+
+func tokensSize(t *Tokens) int {
+	b, err := store.EncodeItem(kindTokens, t)
+	if err != nil {
+		return 8192
+	}
+	return len(b)
+}
+
+// PreflightLogin checks that a login's tokens could be stored, before the
+// person is sent through a sign-in for nothing.
+func (m *Manager) PreflightLogin() error {
+	return m.Vault.Preflight(16 << 10)
 }
 
 func (m *Manager) putTokens(t *Tokens) error {

@@ -549,3 +549,17 @@ func WipeFiles(dir, prefix string) (int, error) {
 	}
 	return removed, firstErr
 }
+
+// Preflight checks that an item of size bytes can be written now: it
+// writes (and syncs) a temporary file of that size in the store's
+// directory and removes it. A read-only or full disk fails here, before a
+// caller does something it cannot undo (redeeming a rotating refresh
+// token, sending the person through a browser sign-in).
+func (s *FileStore) Preflight(size int) error {
+	tmp, err := s.writeTemp(make([]byte, size+headerLen+s.aead.Overhead()))
+	if err != nil {
+		return fmt.Errorf("the secret store %s cannot be written: %w", s.dir, err)
+	}
+	os.Remove(tmp)
+	return nil
+}

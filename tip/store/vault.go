@@ -266,6 +266,19 @@ func (v *Vault) refreshLocked(ctx context.Context, key string, fresh func([]byte
 	return bytes.Clone(nv), nil
 }
 
+// Preflight checks that an item of size bytes could be stored now (see
+// FileStore.Preflight) and that the lock directory is usable. Backends
+// without a way to check (OS keyrings) pass.
+func (v *Vault) Preflight(size int) error {
+	if err := config.EnsureDir(v.lockDir); err != nil {
+		return err
+	}
+	if p, ok := v.Store.(interface{ Preflight(int) error }); ok {
+		return p.Preflight(size)
+	}
+	return nil
+}
+
 // LockItem takes the lock that GetOrRefresh and Put hold while they
 // rewrite key (for a caller that must not interleave with them, such as a
 // logout wiping the key).
