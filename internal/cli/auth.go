@@ -12,6 +12,7 @@ import (
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/idp"
 	"github.com/tipctl/tipctl/tip/session"
+	"github.com/tipctl/tipctl/tip/store"
 )
 
 func init() { register(newAuthCmd) }
@@ -97,6 +98,9 @@ Only the IdP tokens are stored; AWS credentials are minted on first use.
 				refresh = ", renewed automatically"
 			}
 			fmt.Fprintf(app.text(), "Logged in as %s (profile %s) until %s%s.\n", who, p.Name, until, refresh)
+			if m.Vault.KeyBesideData() {
+				app.say("tipctl: note: %s", store.WeakStoreNote)
+			}
 			if c, ok := out["assumed_role_arn"]; ok {
 				fmt.Fprintf(app.text(), "Identity-enhanced session: %s (until %s)\n", c, out["credentials_expiry"])
 			}
@@ -193,6 +197,9 @@ func newStatusCmd(app *App) *cobra.Command {
 				fmt.Fprintf(app.text(), "Credentials:  none cached (minted on first use)\n")
 			}
 			fmt.Fprintf(app.text(), "Store:        %s\n", s.Backend)
+			if s.KeyBesideData {
+				fmt.Fprintf(app.text(), "              note: %s\n", store.WeakStoreNote)
+			}
 			return nil
 		},
 	}

@@ -99,3 +99,33 @@ func TestStatusEscapesClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestWeakStoreIsExplained: without a keyring or passphrase, login and
+// status say what the file store's key file protects against and how to
+// set a passphrase or use a keyring; with a passphrase they do not.
+func TestWeakStoreIsExplained(t *testing.T) {
+	sb := ststest.Sandbox(t, nil)
+	home(t)
+	t.Setenv("TIPCTL_FILE_PASSPHRASE", "")
+	if _, stderr, code := run(t, "configure", "sandbox", "--endpoint", sb.URL()); code != 0 {
+		t.Fatal(stderr)
+	}
+	loginAs(t, "alice@example.com", "alice-sandbox-pw")
+	_, stderr, code := run(t, "auth", "login")
+	if code != 0 || !strings.Contains(stderr, "keeps its key beside the secrets") || !strings.Contains(stderr, "TIPCTL_FILE_PASSPHRASE") {
+		t.Fatalf("login: %d %q", code, stderr)
+	}
+	out, _, _ := run(t, "auth", "status")
+	if !strings.Contains(out, "not against anyone who can read your files") || !strings.Contains(out, "OS keyring") {
+		t.Fatalf("status: %q", out)
+	}
+	if _, _, code := run(t, "auth", "logout"); code != 0 {
+		t.Fatal("logout")
+	}
+	t.Setenv("TIPCTL_FILE_PASSPHRASE", "correct horse battery staple")
+	_, stderr, _ = run(t, "auth", "login")
+	out, _, _ = run(t, "auth", "status")
+	if strings.Contains(stderr+out, "beside the secrets") || !strings.Contains(out, "alice@example.com") {
+		t.Fatalf("with a passphrase: %q %q", stderr, out)
+	}
+}

@@ -481,11 +481,14 @@ type Status struct {
 	AssumedRoleArn   string     `json:"assumed_role_arn,omitempty"`
 	UserID           string     `json:"identity_center_user_id,omitempty"`
 	Backend          string     `json:"store_backend"`
+	// KeyBesideData: the file store's key is in a key file next to the
+	// secrets (no passphrase, no keyring).
+	KeyBesideData bool `json:"store_key_beside_data,omitempty"`
 }
 
 // Status reports the session without secrets.
 func (m *Manager) Status() (*Status, error) {
-	s := &Status{Profile: m.Profile.Name, Backend: m.Vault.Backend()}
+	s := &Status{Profile: m.Profile.Name, Backend: m.Vault.Backend(), KeyBesideData: m.Vault.KeyBesideData()}
 	t, err := m.Tokens()
 	if err != nil && !errors.Is(err, ErrLoginRequired) {
 		return nil, err

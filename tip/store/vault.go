@@ -279,6 +279,24 @@ func (v *Vault) Preflight(size int) error {
 	return nil
 }
 
+// KeyBesideData reports whether the secrets are in the encrypted-file
+// backend with its key in a key file next to them (no passphrase): that
+// protects against one file leaking on its own, not against anyone who can
+// read the user's files.
+func (v *Vault) KeyBesideData() bool {
+	fs, ok := v.Store.(*FileStore)
+	if !ok {
+		return false
+	}
+	kf, err := fs.readKeyFile()
+	return err == nil && kf.Mode == "random"
+}
+
+// WeakStoreNote says what the key-file mode protects against and how to do
+// better; shown at login and by `auth status`.
+const WeakStoreNote = "the encrypted-file store keeps its key beside the secrets: it protects against a single file leaking, not against anyone who can read your files; set " +
+	EnvPassphrase + " (a passphrase, e.g. from a CI secret) or use an OS keyring (" + EnvBackend + "=secret-service, keychain, wincred...) for more"
+
 // LockItem takes the lock that GetOrRefresh and Put hold while they
 // rewrite key (for a caller that must not interleave with them, such as a
 // logout wiping the key).
