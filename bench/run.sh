@@ -2,14 +2,14 @@
 # Runs every benchmark of BENCHMARKS.md in one go and writes the raw results
 # to bench/results/ (not committed). Loopback only; bounded in time.
 #
-#   bench/run.sh            # full run (~4 minutes)
+#   bench/run.sh            # full run (~5 minutes, plus the memory run)
 #   QUICK=1 bench/run.sh    # shorter runs, for a smoke check
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/results
 mkdir -p "$out"
-runs=200; dur=10s; bt=3s
-if [ "${QUICK:-}" = 1 ]; then runs=30; dur=2s; bt=1s; fi
+runs=200; dur=10s; bt=3s; sessions=260000
+if [ "${QUICK:-}" = 1 ]; then runs=30; dur=2s; bt=1s; sessions=20000; fi
 
 command -v hyperfine >/dev/null || echo "bench: hyperfine not installed (apt-get install hyperfine); using a Go timing loop" >&2
 
@@ -21,6 +21,9 @@ command -v hyperfine >/dev/null || echo "bench: hyperfine not installed (apt-get
   echo
   echo "## Sandbox throughput vs moto_server (bench/loadgen)"
   go run ./bench/loadgen -duration "$dur" -concurrency 8 -json "$out/loadgen.json"
+  echo
+  echo "## Sandbox memory under load vs moto_server (bench/loadgen -sessions)"
+  go run ./bench/loadgen -sessions "$sessions" -duration "$dur" -concurrency 8
   echo
   echo "## In-process (go test -bench)"
   go test -run '^$' -benchtime "$bt" -count 1 \

@@ -150,7 +150,7 @@ func TestFiftyProcessesOneExchange(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.out), &pc); err != nil || pc.Version != 1 {
 			t.Fatalf("bad output %q", r.out)
 		}
-		p, ok := sb.Env.Registry.Get(pc.AccessKeyId)
+		p, ok := sb.Env.Registry.Resolve(pc.AccessKeyId, pc.SessionToken)
 		if !ok || p.Context == nil || p.SessionToken != pc.SessionToken {
 			t.Fatalf("credentials %s are not a valid identity-enhanced session", pc.AccessKeyId)
 		}

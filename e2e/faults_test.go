@@ -13,15 +13,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
 
 func setFault(t *testing.T, endpoint, service, delay string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"service": service, "delay": delay})
-	resp, err := http.Post(endpoint+"/_sandbox/faults", "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, endpoint+"/_sandbox/faults", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(sandbox.ControlHeader, "1")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("setting fault: %v", err)
+		t.Fatalf("setting fault: %v %v", err, resp)
 	}
 	resp.Body.Close()
 }

@@ -1,6 +1,8 @@
 package iampolicy
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -100,5 +102,23 @@ func TestParseErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%s) = %v, want an error containing %q", doc, err, want)
 		}
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	src := `{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*",
+	  "Condition":{"Null":{"identitystore:UserId":"false"},"StringLike":{"s3:prefix":["a/*","b/*"]}}},
+	  {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::1:root","Service":"x.amazonaws.com"},"NotAction":"sts:*","NotResource":"*"}]}`
+	d := MustParse(src)
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(b)
+	if err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if !reflect.DeepEqual(d, back) {
+		t.Fatalf("round trip differs:\n%+v\n%+v", d, back)
 	}
 }

@@ -6,7 +6,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,6 +46,8 @@ type Sandbox struct {
 	server    *http.Server
 	listener  net.Listener
 	stopSweep chan struct{}
+	// bodyTimeout bounds the arrival of a request body (see limitBody).
+	bodyTimeout time.Duration
 }
 
 // Options configure Start.
@@ -57,6 +58,15 @@ type Options struct {
 	WorldFile string
 	// WorldYAML is a world given inline; it wins over WorldFile.
 	WorldYAML []byte
+	// AllowRemote permits a Listen address that is not loopback. The
+	// sandbox hands out administrator keys and passwords; Start refuses to
+	// serve them to the network (ErrRemoteListen) unless this is set.
+	AllowRemote bool
+	// HeaderTimeout, BodyTimeout and IdleTimeout bound slow clients
+	// (defaults DefaultHeaderTimeout, DefaultBodyTimeout, DefaultIdleTimeout).
+	HeaderTimeout, BodyTimeout, IdleTimeout time.Duration
+	// MaxObjectSize bounds one S3 object and upload body (default s3.MaxObjectSize).
+	MaxObjectSize int64
 }
 
 // Start binds the listener, loads the world with the real endpoint, and
@@ -66,11 +76,14 @@ func Start(opts Options) (*Sandbox, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
+	if !opts.AllowRemote && !IsLoopbackListen(addr) {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, ErrRemoteListen)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
-	endpoint := "http://" + ln.Addr().String()
+	endpoint := endpointFor(addr, ln.Addr())
 	var w *world.World
 	switch {
 	case len(opts.WorldYAML) > 0:
@@ -89,12 +102,29 @@ func Start(opts Options) (*Sandbox, error) {
 		ln.Close()
 		return nil, err
 	}
+	if opts.MaxObjectSize > 0 {
+		if st, ok := s.Env.Objects.(interface{ SetMaxObjectSize(int64) }); ok {
+			st.SetMaxObjectSize(opts.MaxObjectSize)
+		}
+	}
 	s.listener = ln
-	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	s.bodyTimeout = or(opts.BodyTimeout, DefaultBodyTimeout)
+	// No ReadTimeout: it would also cancel the context of a handler that
+	// runs longer (the server's background read hits the deadline); bodies
+	// get their own deadline in ServeHTTP instead.
+	s.server = &http.Server{Handler: s, ReadHeaderTimeout: or(opts.HeaderTimeout, DefaultHeaderTimeout),
+		IdleTimeout: or(opts.IdleTimeout, DefaultIdleTimeout), MaxHeaderBytes: MaxHeaderBytes}
 	go func() { _ = s.server.Serve(ln) }()
 	s.stopSweep = make(chan struct{})
 	go s.sweep(s.stopSweep)
 	return s, nil
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // New builds a sandbox for an already loaded world (w.Endpoint must be set).
@@ -164,8 +194,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The sandbox clock may be advanced for tests; SDKs correct their
 	// signing clock from the Date header, as they do against AWS.
 	w.Header().Set("Date", s.Env.Now().Format(http.TimeFormat))
+	limitBody(w, r, s.bodyTimeout)
 	if strings.HasPrefix(r.URL.Path, "/_sandbox/") {
-		s.control(w, r)
+		if guardControl(w, r) {
+			s.control(w, r)
+		}
 		return
 	}
 	svc, proto := s.route(r)
@@ -182,6 +215,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	restartBodyDeadline(r) // an injected delay does not count against the client
 	h.ServeHTTP(w, r)
 }
 
@@ -229,8 +263,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 		return SvcS3Control, awsproto.RestXMLWrapped
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") && (path == "/" || path == "") {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, awsproto.MaxAPIBody+1))
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		body, err := io.ReadAll(io.LimitReader(r.Body, awsproto.MaxAPIBody+1))
+		r.Body = replay(body, err)
 		form, _ := url.ParseQuery(string(body))
 		if strings.Contains(r.Header.Get("Authorization"), "/iam/") || iamActions[form.Get("Action")] {
 			return SvcIAM, awsproto.Query

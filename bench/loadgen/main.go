@@ -55,7 +55,15 @@ func main() {
 	tipctl := flag.String("tipctl", "", "tipctl binary (default: build it)")
 	noMoto := flag.Bool("no-moto", false, "skip moto_server")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	sessions := flag.Int("sessions", 0, "memory mode: issue this many identity-enhanced sessions (AssumeRole with ProvidedContexts), then report the sandbox's idle and peak RSS and moto_server's")
 	flag.Parse()
+	if *sessions > 0 {
+		if err := memory(*sessions, *conc, *duration, *tipctl, *noMoto); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*duration, *conc, *tipctl, *noMoto, *jsonOut); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
@@ -108,6 +116,7 @@ func run(d time.Duration, conc int, bin string, noMoto bool, jsonOut string) err
 		return fmt.Errorf("sandbox did not start: %v", err)
 	}
 	sandboxURL := strings.TrimSpace(line)
+	sbIdle := rssField(sbCmd.Process.Pid, "VmRSS:")
 
 	var results []result
 	ctx := context.Background()
@@ -137,19 +146,20 @@ func run(d time.Duration, conc int, bin string, noMoto bool, jsonOut string) err
 		results = append(results, rs...)
 	}
 
-	motoPeak := ""
+	sbPeak, sessions := peakRSS(sbCmd.Process.Pid), sessionsIssued(sandboxURL)
+	motoPeak, motoIdle := "", ""
 	if !noMoto {
-		mr, peak, err := benchMoto(ctx, d, conc)
-		motoPeak = peak
+		mr, idle, peak, err := benchMoto(ctx, d, conc)
+		motoPeak, motoIdle = peak, idle
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen: moto_server:", err)
 		}
 		results = append(results, mr...)
 	}
 	printTable(results)
-	fmt.Printf("\npeak RSS: sandbox %s", peakRSS(sbCmd.Process.Pid))
+	fmt.Printf("\nRSS: sandbox idle %s, peak %s after %d sessions issued", sbIdle, sbPeak, sessions)
 	if motoPeak != "" {
-		fmt.Printf(", moto_server %s", motoPeak)
+		fmt.Printf("; moto_server idle %s, peak %s", motoIdle, motoPeak)
 	}
 	fmt.Println()
 	if jsonOut != "" {
@@ -284,25 +294,26 @@ func benchS3(ctx context.Context, endpoint string, cfg, bridge aws.Config, enhan
 	return res
 }
 
-func benchMoto(ctx context.Context, d time.Duration, conc int) (res []result, peak string, err error) {
+func benchMoto(ctx context.Context, d time.Duration, conc int) (res []result, idle, peak string, err error) {
 	if _, err := exec.LookPath("moto_server"); err != nil {
-		return nil, "", errors.New("moto_server not found; skipped")
+		return nil, "", "", errors.New("moto_server not found; skipped")
 	}
 	port, err := freePort()
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	defer func() { peak = peakRSS(cmd.Process.Pid) }()
 	u := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if err := waitHTTP(u+"/moto-api/", 20*time.Second); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
+	idle = rssField(cmd.Process.Pid, "VmRSS:")
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(u), HTTPClient: pooled(conc)}
 	stsc := sts.NewFromConfig(cfg)
@@ -325,18 +336,38 @@ func benchMoto(ctx context.Context, d time.Duration, conc int) (res []result, pe
 			}))
 		}
 	}
-	return res, "", nil
+	return res, idle, "", nil
+}
+
+// sessionsIssued counts the temporary credentials the sandbox handed out
+// (its /_sandbox/stats counters).
+func sessionsIssued(endpoint string) int64 {
+	resp, err := http.Get(endpoint + "/_sandbox/stats")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Operations map[string]int64 `json:"operations"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return -1
+	}
+	return st.Operations["sts:AssumeRole"] + st.Operations["sts:AssumeRoleWithWebIdentity"] + st.Operations["s3:GetDataAccess"]
 }
 
 // peakRSS reads a process's high-water resident set from /proc.
-func peakRSS(pid int) string {
+func peakRSS(pid int) string { return rssField(pid, "VmHWM:") }
+
+// rssField reads one memory field (VmRSS:, VmHWM:) of /proc/PID/status.
+func rssField(pid int, field string) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return "unknown"
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		if strings.HasPrefix(l, field) {
+			return strings.TrimSpace(strings.TrimPrefix(l, field))
 		}
 	}
 	return "unknown"
@@ -425,4 +456,74 @@ func printTable(rs []result) {
 				float64(b.P99Micros)/float64(max(a.P99Micros, 1)))
 		}
 	}
+}
+
+// memory issues n identity-enhanced sessions as fast as conc workers can
+// and reports the sandbox's RSS: idle (after start), peak (high-water
+// mark) and current. moto_server runs its AssumeRole load for d in the
+// same run, for its idle and peak RSS.
+func memory(n, conc int, d time.Duration, bin string, noMoto bool) error {
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "loadgen")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		bin = filepath.Join(dir, "tipctl")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/tipctl").CombinedOutput(); err != nil {
+			return fmt.Errorf("build tipctl: %v\n%s", err, out)
+		}
+	}
+	sbCmd := exec.Command(bin, "sandbox", "--listen", "127.0.0.1:0")
+	stdout, _ := sbCmd.StdoutPipe()
+	sbCmd.Stderr = io.Discard
+	if err := sbCmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = sbCmd.Process.Signal(os.Interrupt); _ = sbCmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("sandbox did not start: %v", err)
+	}
+	endpoint := strings.TrimSpace(line)
+	ctx := context.Background()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint), HTTPClient: pooled(conc)}
+	bridgeCfg, assertion, enhancedArn, err := setupChain(ctx, endpoint, cfg)
+	if err != nil {
+		return fmt.Errorf("chain setup: %w", err)
+	}
+	idle := rssField(sbCmd.Process.Pid, "VmRSS:")
+	stsBridge := sts.NewFromConfig(bridgeCfg)
+	var mu sync.Mutex
+	left := n
+	r := drive("sandbox", "AssumeRole+ProvidedContexts", 24*time.Hour, conc, func() error {
+		mu.Lock()
+		if left == 0 {
+			mu.Unlock()
+			return errStop
+		}
+		left--
+		mu.Unlock()
+		_, err := stsBridge.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(enhancedArn), RoleSessionName: aws.String("bench"),
+			ProvidedContexts: []ststypes.ProvidedContext{{ProviderArn: aws.String("arn:aws:iam::aws:contextProvider/IdentityCenter"), ContextAssertion: aws.String(assertion)}}})
+		return err
+	})
+	results := []result{r}
+	sbPeak, sbNow, issued := peakRSS(sbCmd.Process.Pid), rssField(sbCmd.Process.Pid, "VmRSS:"), sessionsIssued(endpoint)
+	motoIdle, motoPeak := "", ""
+	if !noMoto {
+		mr, i, p, err := benchMoto(ctx, d, conc)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: moto_server:", err)
+		}
+		results = append(results, mr...)
+		motoIdle, motoPeak = i, p
+	}
+	printTable(results)
+	fmt.Printf("\nsandbox: %d sessions issued; RSS idle %s, peak %s, now %s\n", issued, idle, sbPeak, sbNow)
+	if motoPeak != "" {
+		fmt.Printf("moto_server (AssumeRole for %s): RSS idle %s, peak %s\n", d, motoIdle, motoPeak)
+	}
+	return nil
 }

@@ -182,7 +182,7 @@ func (d *demo) run(keep bool) error {
 			return "", err
 		}
 		msg := "GetCallerIdentity: " + aws.ToString(who.Arn)
-		if p, ok := d.sb.Env.Registry.Get(creds.AccessKeyID); ok && p.Context != nil {
+		if p, ok := d.sb.Env.Registry.Resolve(creds.AccessKeyID, creds.SessionToken); ok && p.Context != nil {
 			msg += fmt.Sprintf("\nthe session carries Identity Center user %s (%s), groups %s",
 				p.Context.UserName, p.Context.UserID, strings.Join(p.Context.GroupNames(), ", "))
 		}

@@ -60,8 +60,10 @@ func newGenerateCFNCmd(app *App) *cobra.Command {
 		Long: `Writes a complete CloudFormation template (YAML, or JSON with --format json) for one
 IdP: an IAM OIDC provider for the issuer, the bridge role (assumed with the IdP
 token, allowed to call sso-oauth:CreateTokenWithIAM), and the identity-enhanced
-role that trusts the bridge role for sts:AssumeRole and sts:SetContext, with
-least-privilege policies for the services listed in --services. Outputs carry the
+role that trusts the bridge role for sts:AssumeRole and sts:SetContext (Identity
+Center contexts only), with least-privilege policies for the services listed in
+--services that work only in identity-enhanced sessions ("Null":
+{"identitystore:UserId": "false"}). Outputs carry the
 role and provider ARNs and the actor policy for the Identity Center application.
 
 --issuer and --audience default to the profile's issuer and client id.

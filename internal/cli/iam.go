@@ -79,16 +79,21 @@ func newIAMLintCmd(app *App) *cobra.Command {
   - structural errors IAM would refuse (Principal in an identity policy, Resource in a trust policy);
   - trust mistakes that break trusted identity propagation: a role trusted for
     sts:AssumeRole without sts:SetContext (identity-enhanced sessions are refused),
-    and a web-identity trust without an aud condition (any client's token could assume it).
+    and a web-identity trust without an aud condition (any client's token could assume it);
+  - security holes of the identity-enhanced role: an sts:SetContext statement that
+    does not restrict sts:RequestContextProviders to the Identity Center provider
+    (enhanced-trust), and permissions without "Null": {"identitystore:UserId": "false"}
+    that also work in a session without a person (enhanced).
 
 --kind picks the checks: auto (trust when a statement has a Principal), identity,
-resource, trust, bridge-trust (the role assumed with the IdP token) or
-enhanced-trust (the identity-enhanced role). Exits 1 when there is an error finding.`,
+resource, trust, bridge-trust (the role assumed with the IdP token),
+enhanced-trust (the identity-enhanced role's trust policy) or enhanced (its
+permission policies). Exits 1 when there is an error finding.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, err := setup.ParseKind(kindName)
 			if err != nil {
-				return Errorf(ExitUsage, "use --kind auto, identity, resource, trust, bridge-trust or enhanced-trust", "%v", err)
+				return Errorf(ExitUsage, "use --kind auto, identity, resource, trust, bridge-trust, enhanced-trust or enhanced", "%v", err)
 			}
 			doc, err := readPolicyInput(app, args[0])
 			if err != nil {
@@ -127,7 +132,7 @@ enhanced-trust (the identity-enhanced role). Exits 1 when there is an error find
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&kindName, "kind", "auto", "policy kind: auto, identity, resource, trust, bridge-trust, enhanced-trust")
+	cmd.Flags().StringVar(&kindName, "kind", "auto", "policy kind: auto, identity, resource, trust, bridge-trust, enhanced-trust, enhanced")
 	return cmd
 }
 

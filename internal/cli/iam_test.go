@@ -39,7 +39,9 @@ func TestIAMLintPolicy(t *testing.T) {
 		}
 		return p
 	}
-	good := write("good.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":["sts:AssumeRole","sts:SetContext"]}]}`)
+	good := write("good.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:AssumeRole"},
+	  {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:SetContext",
+	   "Condition":{"ForAllValues:ArnEquals":{"sts:RequestContextProviders":"arn:aws:iam::aws:contextProvider/IdentityCenter"},"Null":{"sts:RequestContextProviders":"false"}}}]}`)
 	bad := write("bad.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":["sts:AssumeRole","stz:TagSession"]}]}`)
 
 	r := dtRun(t, nil, "", "iam", "lint-policy", "--kind", "enhanced-trust", good)
@@ -77,5 +79,38 @@ func TestIAMLintPolicy(t *testing.T) {
 		if r := dtRun(t, nil, "", args...); r.code != ExitUsage {
 			t.Errorf("%v: exit %d %s", args, r.code, r.stderr)
 		}
+	}
+}
+
+// TestIAMLintPolicyEnhancedRole: the identity-enhanced role's trust and
+// permissions as they were before issue 11 A5 (the default world's and
+// generate cfn-template's) are security findings with the exact fix.
+func TestIAMLintPolicyEnhancedRole(t *testing.T) {
+	dtIsolate(t)
+	dir := t.TempDir()
+	trust := filepath.Join(dir, "trust.json")
+	perms := filepath.Join(dir, "perms.json")
+	if err := os.WriteFile(trust, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":["sts:AssumeRole","sts:SetContext","sts:SetSourceIdentity"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(perms, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetDataAccess","quicksight:StartDashboardSnapshotJob"],"Resource":"*"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := dtRun(t, nil, "", "iam", "lint-policy", "--kind", "enhanced-trust", trust)
+	if r.code != ExitFailure || !strings.Contains(r.stdout, "error set-context-any-provider: Statement[1]") ||
+		!strings.Contains(r.stdout, `fix: move "sts:SetContext" out of this statement into its own statement for the same Principal with "Condition": {"ForAllValues:ArnEquals": {"sts:RequestContextProviders": "arn:aws:iam::aws:contextProvider/IdentityCenter"}, "Null": {"sts:RequestContextProviders": "false"}}`) {
+		t.Fatalf("enhanced trust: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = dtRun(t, nil, "", "iam", "lint-policy", "--kind", "enhanced", perms)
+	if r.code != ExitFailure || !strings.Contains(r.stdout, "error no-identity-condition: Statement[1]") ||
+		!strings.Contains(r.stdout, `fix: add "Condition": {"Null": {"identitystore:UserId": "false"}} to this statement`) {
+		t.Fatalf("enhanced permissions: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Fixed as the fixes say, both are clean.
+	if err := os.WriteFile(perms, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetDataAccess","quicksight:StartDashboardSnapshotJob"],"Resource":"*","Condition":{"Null":{"identitystore:UserId":"false"}}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := dtRun(t, nil, "", "iam", "lint-policy", "--kind", "enhanced", perms); r.code != ExitOK || !strings.Contains(r.stdout, "no findings") {
+		t.Fatalf("fixed permissions: exit %d %s", r.code, r.stdout)
 	}
 }

@@ -221,7 +221,7 @@ func TestQuickSightCredentials(t *testing.T) {
 	if err != nil || aws.ToString(who.Arn) != "arn:aws:sts::123456789012:assumed-role/quicksight-snapshots/tipctl-qs-alice@example.com" {
 		t.Fatalf("caller %v %v", aws.ToString(who.Arn), err)
 	}
-	if p, ok := sb.Env.Registry.Get(pc.AccessKeyId); !ok || p.Context == nil || !strings.HasSuffix(p.Context.QuickSightUserArn, ":user/default/alice") {
+	if p, ok := sb.Env.Registry.Resolve(pc.AccessKeyId, pc.SessionToken); !ok || p.Context == nil || !strings.HasSuffix(p.Context.QuickSightUserArn, ":user/default/alice") {
 		t.Fatalf("the session does not carry QuickSight user alice: %+v", p)
 	}
 	// Cached; --force-new mints again.
@@ -269,7 +269,7 @@ func TestQuickSightRoleWithoutSetContext(t *testing.T) {
 	}
 	o, e, c := run(t, "quicksight", "snapshot", "--dashboard", "sales-overview", "--as", "alice@example.com", "--out", t.TempDir(),
 		"--role-arn", "arn:aws:iam::123456789012:role/tip-no-setcontext")
-	qsWantError(t, o, e, c, ExitAWS, "not with an identity context", "sts:SetContext", "add sts:SetContext next to sts:AssumeRole")
+	qsWantError(t, o, e, c, ExitAWS, "not with an identity context", "sts:SetContext", `"Action": "sts:SetContext"`, "arn:aws:iam::aws:contextProvider/QuickSight")
 }
 
 func TestQuickSightDashboards(t *testing.T) {
@@ -614,7 +614,7 @@ func TestQuickSightBaseAWSProfile(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(stdout), &pc) != nil || !strings.HasPrefix(pc.AccessKeyId, "ASIA") {
 		t.Fatalf("%d %q %q", code, stdout, stderr)
 	}
-	if p, ok := sb.Env.Registry.Get(pc.AccessKeyId); !ok || p.Context == nil || !strings.HasSuffix(p.Context.QuickSightUserArn, "/alice") {
+	if p, ok := sb.Env.Registry.Resolve(pc.AccessKeyId, pc.SessionToken); !ok || p.Context == nil || !strings.HasSuffix(p.Context.QuickSightUserArn, "/alice") {
 		t.Fatalf("%+v", p)
 	}
 	// A named profile that has no credentials: a clear configuration error.

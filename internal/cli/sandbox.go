@@ -18,6 +18,8 @@ func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
 	var listen, worldFile string
+	var allowRemote bool
+	var maxObject int64
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local emulator of the IdP, Identity Center, STS, S3, Access Grants and QuickSight",
@@ -26,10 +28,19 @@ the AWS CLI talk to it unchanged: point them at the printed URL
 (--endpoint-url, AWS_ENDPOINT_URL). Administrator credentials: test / test.
 
 When ready it prints the endpoint URL on one line. Ctrl-C or SIGTERM stops it.
-Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
+Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats,
+/_sandbox/clock, /_sandbox/faults. They answer only to a loopback Host, and a
+POST or DELETE must carry the header X-Tipctl-Sandbox: 1.
+
+The sandbox listens on loopback only (127.0.0.1, [::1] or localhost): it
+hands out administrator keys and passwords. Another address needs
+--allow-remote.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sb, err := startSandbox(listen, worldFile)
+			if allowRemote && !sandbox.IsLoopbackListen(listen) {
+				app.say("tipctl sandbox: WARNING: listening on %s, beyond this machine: anyone who can reach it gets the administrator keys and every user's password (/_sandbox/info stays loopback-only, but test/test is well known)", listen)
+			}
+			sb, err := startSandbox(sandbox.Options{Listen: listen, WorldFile: worldFile, AllowRemote: allowRemote, MaxObjectSize: maxObject})
 			if err != nil {
 				return err
 			}
@@ -46,6 +57,8 @@ Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", DefaultSandboxListen, "address to listen on (127.0.0.1:0 picks a free port)")
+	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address that is not loopback (the sandbox's keys and passwords become reachable from the network)")
+	cmd.Flags().Int64Var(&maxObject, "max-object-size", 0, "largest S3 object or upload body, in bytes (default 1 GiB)")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "world",
@@ -60,8 +73,9 @@ Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats.`,
 }
 
 // startSandbox starts a sandbox and turns its failures into CLI errors.
-func startSandbox(listen, worldFile string) (*sandbox.Sandbox, error) {
-	sb, err := sandbox.Start(sandbox.Options{Listen: listen, WorldFile: worldFile})
+func startSandbox(opts sandbox.Options) (*sandbox.Sandbox, error) {
+	listen := opts.Listen
+	sb, err := sandbox.Start(opts)
 	if err == nil {
 		return sb, nil
 	}
@@ -70,6 +84,9 @@ func startSandbox(listen, worldFile string) (*sandbox.Sandbox, error) {
 	case errors.As(err, &werr):
 		return nil, &Error{Code: ExitConfig, Msg: "the world file has errors: " + strings.ReplaceAll(werr.Error(), "\n", "; "),
 			Fix: "fix them and start again (`tipctl sandbox world` prints a valid world)"}
+	case errors.Is(err, sandbox.ErrRemoteListen):
+		return nil, Errorf(ExitUsage, "listen on 127.0.0.1:PORT or [::1]:PORT, or add --allow-remote to serve the network on purpose",
+			"%s is not a loopback address: the sandbox would serve its administrator keys and users' passwords to the network", listen)
 	case errors.Is(err, syscall.EADDRINUSE):
 		return nil, Errorf(ExitUsage, "choose another with --listen 127.0.0.1:PORT, or 127.0.0.1:0 for any free port", "%s is already in use", listen)
 	}

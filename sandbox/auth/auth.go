@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tipctl/tipctl/iampolicy"
-	"github.com/tipctl/tipctl/sandbox/awsproto"
 )
 
 // Context provider ARNs accepted in sts:AssumeRole ProvidedContexts.
@@ -76,6 +75,11 @@ type Principal struct {
 	SessionToken    string
 	// Expiration is zero for long-term keys.
 	Expiration time.Time
+	// IssuedAt is when a session was issued (aws:TokenIssueTime).
+	IssuedAt time.Time
+	// PoliciesFromRole marks a role session evaluated with its role's
+	// current policies (Policies is filled from the role on each request).
+	PoliciesFromRole bool
 
 	// Policies are the identity-based permission policies.
 	Policies []*iampolicy.Document
@@ -97,28 +101,43 @@ func (p *Principal) Caller() *iampolicy.Caller {
 	return &iampolicy.Caller{Account: p.AccountID, ARNs: arns}
 }
 
-// Allowed evaluates p's identity policies for action on resource.
+// Allowed evaluates p's identity policies for action on resource, with
+// p's own condition keys (see RequestContext) under the request's keys ctx.
 func (p *Principal) Allowed(action, resource string, ctx map[string][]string) bool {
-	return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, p.Policies...) == iampolicy.Allow
+	return p.Evaluate(action, resource, ctx) == iampolicy.Allow
 }
 
-// Registry maps access key ids to principals.
+// Registry knows every principal that can sign a request. Long-term keys
+// (the world's IAM users) are kept in a map. Sessions are not: their
+// session token carries the sealed principal (see SessionToken), so the
+// registry keeps only what revocation needs, bounded.
 type Registry struct {
+	sealer *Sealer
+	// RolePolicies returns a role's current permission policies, which
+	// role sessions are evaluated with (as in IAM, a change to the role
+	// applies to its sessions at once).
+	RolePolicies func(roleArn string) ([]*iampolicy.Document, bool)
+
 	mu   sync.RWMutex
 	keys map[string]*Principal
+	rev  revocations
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{keys: map[string]*Principal{}} }
+// NewRegistry returns an empty registry that seals sessions with s.
+func NewRegistry(s *Sealer) *Registry {
+	return &Registry{sealer: s, keys: map[string]*Principal{}, rev: newRevocations()}
+}
 
-// Add registers p under its access key id.
+// Add registers p under its access key id: long-term keys, and principals
+// a test builds by hand. They take precedence over session tokens.
 func (r *Registry) Add(p *Principal) {
 	r.mu.Lock()
 	r.keys[p.AccessKeyID] = p
 	r.mu.Unlock()
 }
 
-// Get returns the principal owning akid.
+// Get returns the principal of a long-term key (or one added with Add).
+// Sessions are resolved from their token with Resolve.
 func (r *Registry) Get(akid string) (*Principal, bool) {
 	r.mu.RLock()
 	p, ok := r.keys[akid]
@@ -126,16 +145,26 @@ func (r *Registry) Get(akid string) (*Principal, bool) {
 	return p, ok
 }
 
-// Lookup adapts the registry to awsproto.KeyLookup.
-func (r *Registry) Lookup(akid string) (awsproto.Key, bool) {
-	p, ok := r.Get(akid)
-	if !ok {
-		return awsproto.Key{}, false
+// Resolve returns the principal that owns akid: a registered key, or the
+// session sealed in token, when akid is that session's key id and the
+// session is not revoked. It does not check expiry (the signature
+// verifier does, to answer ExpiredToken).
+func (r *Registry) Resolve(akid, token string) (*Principal, bool) {
+	if p, ok := r.Get(akid); ok {
+		return p, true
 	}
-	return awsproto.Key{Secret: p.SecretAccessKey, SessionToken: p.SessionToken, Expires: p.Expiration}, true
+	p, err := r.openSession(akid, token)
+	if err != nil {
+		return nil, false
+	}
+	if r.revoked(p) {
+		return nil, false
+	}
+	return p, true
 }
 
-// Sweep forgets sessions that expired before cutoff.
+// Sweep forgets what expired before cutoff: registered sessions and
+// revocation entries. It returns how many it dropped.
 func (r *Registry) Sweep(cutoff time.Time) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -146,14 +175,14 @@ func (r *Registry) Sweep(cutoff time.Time) int {
 			n++
 		}
 	}
-	return n
+	return n + r.rev.sweep(cutoff)
 }
 
-// Len counts registered keys.
+// Len counts registered keys and revocation entries: the registry's state.
 func (r *Registry) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.keys)
+	return len(r.keys) + len(r.rev.keys)
 }
 
 const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -184,12 +213,18 @@ func RandomToken(prefix string, n int) string {
 	return prefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
-// IssueSession fills p's temporary credentials (ASIA…) and registers it.
+// IssueSession fills p's temporary credentials (ASIA…): the session
+// token seals p, and the key id and secret derive from it. Nothing is
+// stored.
 func (r *Registry) IssueSession(p *Principal, expires time.Time) *Principal {
-	p.AccessKeyID = RandomID("ASIA", 16)
-	p.SecretAccessKey = RandomSecret()
-	p.SessionToken = RandomToken("IQoJb3JpZ2luX2VjE", 180)
 	p.Expiration = expires.UTC().Truncate(time.Second)
-	r.Add(p)
+	if p.IssuedAt.IsZero() {
+		p.IssuedAt = time.Now().UTC()
+	}
+	if err := r.sealSession(p); err != nil {
+		// Sealing only fails if JSON encoding or the signer fails, which
+		// they do not for these types; a session without keys is refused.
+		p.AccessKeyID, p.SecretAccessKey, p.SessionToken = "", "", ""
+	}
 	return p
 }

@@ -19,6 +19,9 @@ func ReadBody(r *http.Request, limit int64) ([]byte, *Error) {
 	if r.Body == nil {
 		return nil, nil
 	}
+	if r.ContentLength > limit { // refused before a byte is read
+		return nil, Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the request body is larger than %d bytes", limit)
+	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, Errorf(http.StatusBadRequest, "IncompleteBody", "the request body could not be read")

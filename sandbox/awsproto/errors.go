@@ -81,11 +81,13 @@ type queryErrorResponse struct {
 }
 
 type s3Error struct {
-	XMLName   xml.Name `xml:"Error"`
-	Code      string   `xml:"Code"`
-	Message   string   `xml:"Message"`
-	RequestID string   `xml:"RequestId"`
-	HostID    string   `xml:"HostId"`
+	XMLName xml.Name `xml:"Error"`
+	Code    string   `xml:"Code"`
+	Message string   `xml:"Message"`
+	// Region is the expected region of a region error (SDKs redirect to it).
+	Region    string `xml:"Region,omitempty"`
+	RequestID string `xml:"RequestId"`
+	HostID    string `xml:"HostId"`
 }
 
 type s3ControlError struct {
@@ -113,7 +115,8 @@ func WriteError(w http.ResponseWriter, p Protocol, e *Error, requestID string) {
 		body.Error.Code, body.Error.Message, body.RequestID = e.Code, e.Message, requestID
 		writeXML(w, e.Status, body)
 	case RestXML:
-		writeXML(w, e.Status, s3Error{Code: e.Code, Message: e.Message, RequestID: requestID, HostID: requestID})
+		region, _ := e.Fields["Region"].(string)
+		writeXML(w, e.Status, s3Error{Code: e.Code, Message: e.Message, Region: region, RequestID: requestID, HostID: requestID})
 	case RestXMLWrapped:
 		writeXML(w, e.Status, s3ControlError{
 			Error:     s3Error{Code: e.Code, Message: e.Message, RequestID: requestID, HostID: requestID},

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -126,10 +127,26 @@ type VerifyOptions struct {
 	// UnknownKeyCode is the error code for an unknown access key
 	// (InvalidClientTokenId; S3 says InvalidAccessKeyId).
 	UnknownKeyCode string
+	// S3 applies S3's payload rules: a header-signed request declares its
+	// payload hash in X-Amz-Content-Sha256 (a SHA-256 digest,
+	// UNSIGNED-PAYLOAD or STREAMING-…), the signature covers that
+	// declaration, and the caller checks the body against it while reading.
+	// Every other service signs the hash of the body itself, which Verify
+	// computes from body: a declared hash is never trusted there.
+	S3 bool
+	// Region is the region the sandbox serves; a credential scope naming
+	// another region is refused as AWS refuses it. Empty skips the check.
+	Region string
 }
 
+// globalRegion is the signing region of IAM, a global service, whatever
+// region the client is configured with.
+const globalRegion = "us-east-1"
+
 // Verify checks r's SigV4 signature by recomputing it with aws-sdk-go-v2's
-// signer. body is the request body already read.
+// signer. body is the request body already read; with opt.S3 it is unused
+// (the signature covers the declared X-Amz-Content-Sha256 and the caller
+// checks the body against it), so S3 verifies before reading the body.
 func Verify(r *http.Request, body []byte, now time.Time, lookup KeyLookup, opt VerifyOptions) (*Signature, *Error) {
 	var sig *Signature
 	var e *Error
@@ -151,8 +168,8 @@ func Verify(r *http.Request, body []byte, now time.Time, lookup KeyLookup, opt V
 			return nil, e
 		}
 	}
-	if !strings.HasPrefix(sig.Time.Format("20060102"), sig.Date) || len(sig.Date) != 8 {
-		return nil, Errorf(http.StatusForbidden, "SignatureDoesNotMatch", "the credential scope date %q does not match the request date", sig.Date)
+	if e := checkScope(sig, opt); e != nil {
+		return nil, e
 	}
 	key, ok := lookup(sig.AccessKeyID)
 	if !ok {
@@ -166,6 +183,9 @@ func Verify(r *http.Request, body []byte, now time.Time, lookup KeyLookup, opt V
 		return nil, Errorf(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
 	if sig.Presigned {
+		if sig.Time.After(now.Add(MaxSkew)) {
+			return nil, AccessDenied("Request is not yet valid")
+		}
 		if now.After(sig.Time.Add(sig.Expires)) {
 			return nil, AccessDenied("Request has expired")
 		}
@@ -253,8 +273,12 @@ func recompute(r *http.Request, body []byte, sig *Signature, key Key, opt Verify
 			o.DisableSessionToken = true
 		}
 	}
+	payload, err := payloadHash(r, body, sig, opt)
+	if err != nil {
+		return "", err
+	}
 	if sig.Presigned {
-		signed, _, err := signer.PresignHTTP(context.Background(), creds, clone, "UNSIGNED-PAYLOAD", sig.Service, sig.Region, sig.Time, opts)
+		signed, _, err := signer.PresignHTTP(context.Background(), creds, clone, payload, sig.Service, sig.Region, sig.Time, opts)
 		if err != nil {
 			return "", err
 		}
@@ -264,11 +288,6 @@ func recompute(r *http.Request, body []byte, sig *Signature, key Key, opt Verify
 		}
 		return pu.Query().Get("X-Amz-Signature"), nil
 	}
-	payload := r.Header.Get("X-Amz-Content-Sha256")
-	if payload == "" {
-		h := sha256.Sum256(body)
-		payload = hex.EncodeToString(h[:])
-	}
 	if err := signer.SignHTTP(context.Background(), creds, clone, payload, sig.Service, sig.Region, sig.Time, opts); err != nil {
 		return "", err
 	}
@@ -277,4 +296,61 @@ func recompute(r *http.Request, body []byte, sig *Signature, key Key, opt Verify
 		return "", e
 	}
 	return got.Signature, nil
+}
+
+// checkScope refuses a credential scope whose date is not the request's
+// date or whose region is not the sandbox's, with the errors AWS gives.
+func checkScope(sig *Signature, opt VerifyOptions) *Error {
+	if day := sig.Time.Format("20060102"); sig.Date != day {
+		if opt.S3 && !sig.Presigned {
+			return Errorf(http.StatusBadRequest, "AuthorizationHeaderMalformed",
+				"The authorization header is malformed; Invalid credential date. Date is not the same as X-Amz-Date.")
+		}
+		if opt.S3 {
+			return Errorf(http.StatusBadRequest, "AuthorizationQueryParametersError",
+				"Invalid credential date \"%s\". This date is not the same as X-Amz-Date: \"%s\".", Truncate(sig.Date, 20), day)
+		}
+		return Errorf(http.StatusForbidden, "SignatureDoesNotMatch",
+			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
+			Truncate(sig.Date, 20), day, sig.Time.Format("20060102T150405Z"))
+	}
+	if opt.Region == "" || sig.Region == opt.Region || (sig.Service == "iam" && sig.Region == globalRegion) {
+		return nil
+	}
+	got := Truncate(sig.Region, 40)
+	switch {
+	case opt.S3 && sig.Presigned:
+		e := Errorf(http.StatusBadRequest, "AuthorizationQueryParametersError",
+			"Error parsing the X-Amz-Credential parameter; the region '%s' is wrong; expecting '%s'", got, opt.Region)
+		e.Fields = map[string]any{"Region": opt.Region}
+		return e
+	case opt.S3:
+		e := Errorf(http.StatusBadRequest, "AuthorizationHeaderMalformed",
+			"The authorization header is malformed; the region '%s' is wrong; expecting '%s'", got, opt.Region)
+		e.Fields = map[string]any{"Region": opt.Region}
+		return e
+	}
+	return Errorf(http.StatusForbidden, "SignatureDoesNotMatch",
+		"Credential should be scoped to a valid region, not '%s'. (This sandbox serves region '%s'.)", got, opt.Region)
+}
+
+// payloadHash is the payload line of the canonical request. Outside S3 it is
+// always the hash of the body received (presigned requests included), so the
+// signature covers the body whatever X-Amz-Content-Sha256 claims. In S3 a
+// presigned URL leaves the payload unsigned, and a header-signed request
+// signs its declared X-Amz-Content-Sha256, to which the S3 handler then
+// holds the body.
+func payloadHash(r *http.Request, body []byte, sig *Signature, opt VerifyOptions) (string, error) {
+	switch {
+	case !opt.S3:
+		h := sha256.Sum256(body)
+		return hex.EncodeToString(h[:]), nil
+	case sig.Presigned:
+		return "UNSIGNED-PAYLOAD", nil
+	}
+	declared := r.Header.Get("X-Amz-Content-Sha256")
+	if declared == "" {
+		return "", fmt.Errorf("Missing required header for this request: x-amz-content-sha256")
+	}
+	return declared, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/iam"
@@ -43,8 +44,15 @@ func New(w *world.World) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{World: w, Registry: auth.NewRegistry(), IAM: store, Sealer: sealer,
+	e := &Env{World: w, Registry: auth.NewRegistry(sealer), IAM: store, Sealer: sealer,
 		JWT: jwtverify.New(nil), Stats: NewStats(), Faults: &Faults{}}
+	e.Registry.RolePolicies = func(arn string) ([]*iampolicy.Document, bool) {
+		r, ok := store.RoleByArn(arn)
+		if !ok {
+			return nil, false
+		}
+		return r.Policies, true
+	}
 	for _, u := range store.UserList {
 		for _, k := range u.AccessKeys {
 			e.Registry.Add(&auth.Principal{
@@ -63,20 +71,45 @@ func (e *Env) Now() time.Time { return time.Now().Add(time.Duration(e.offset.Loa
 // Advance moves the sandbox clock forward (tests of expiry).
 func (e *Env) Advance(d time.Duration) { e.offset.Add(int64(d)) }
 
-// Authenticate verifies r's SigV4 signature and returns its principal.
+// Authenticate verifies r's SigV4 signature and returns its principal. The
+// credential scope must name the world's region.
 func (e *Env) Authenticate(r *http.Request, body []byte, opt awsproto.VerifyOptions) (*auth.Principal, *awsproto.Error) {
 	if !awsproto.IsSigned(r) {
 		return nil, awsproto.Errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
 	}
-	sig, err := awsproto.Verify(r, body, e.Now(), e.Registry.Lookup, opt)
-	if err != nil {
+	if opt.Region == "" {
+		opt.Region = e.World.Region
+	}
+	var p *auth.Principal
+	lookup := func(akid string) (awsproto.Key, bool) {
+		found, ok := e.Registry.Resolve(akid, RequestSessionToken(r))
+		if !ok {
+			return awsproto.Key{}, false
+		}
+		p = found
+		return awsproto.Key{Secret: found.SecretAccessKey, SessionToken: found.SessionToken, Expires: found.Expiration}, true
+	}
+	if _, err := awsproto.Verify(r, body, e.Now(), lookup, opt); err != nil {
 		return nil, err
 	}
-	p, ok := e.Registry.Get(sig.AccessKeyID)
-	if !ok {
+	if p == nil {
 		return nil, awsproto.Errorf(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
 	return p, nil
+}
+
+// RequestSessionToken is the session token a signed request carries: the
+// X-Amz-Security-Token header, or the query parameter of a presigned URL.
+// Verify checks it against the session it names.
+func RequestSessionToken(r *http.Request) string {
+	if r.Header.Get("Authorization") != "" {
+		return r.Header.Get("X-Amz-Security-Token")
+	}
+	q := r.URL.Query()
+	if t := q.Get("X-Amz-Security-Token"); t != "" {
+		return t
+	}
+	return q.Get("x-amz-security-token")
 }
 
 // ObjectStore is the part of S3 other services use.

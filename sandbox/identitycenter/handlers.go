@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -286,13 +287,25 @@ func assertionError(err error, iss string, app *Application) *awsproto.Error {
 }
 
 // assertionID identifies an assertion for the single-use ledger: its
-// issuer and jti when it has one, else the hash of the token itself.
+// issuer and jti when it has one, else the hash of its decoded header and
+// payload. Never the token text itself: the signature's base64url encoding
+// is malleable (the unused low bits of its last character, padding), so
+// a re-encoded copy of a used token would verify and look new.
 func assertionID(c *jwtverify.Claims, token string) string {
 	if jti := c.String("jti"); jti != "" {
 		return "jti\x00" + c.Issuer + "\x00" + jti
 	}
-	sum := sha256.Sum256([]byte(token))
-	return "sha256:" + hex.EncodeToString(sum[:])
+	h := sha256.New()
+	parts := strings.SplitN(token, ".", 3)
+	for i := 0; i < 2 && i < len(parts); i++ {
+		b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[i], "="))
+		if err != nil { // cannot happen for a token that verified
+			b = []byte(parts[i])
+		}
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 func intersects(a, b []string) bool {

@@ -122,8 +122,10 @@ func malformedTrailer(format string, a ...any) *awsproto.Error {
 //
 // With signer set, every chunk signature (and the trailer signature when
 // trailers come) is verified. It returns the payload and the trailers.
+// The payload is decoded in place, into raw's own array (each chunk moves
+// back over the headers before it), so a large upload is not held twice.
 func decodeChunked(raw []byte, signer *chunkSigner, signedTrailer bool) ([]byte, map[string]string, *awsproto.Error) {
-	var out bytes.Buffer
+	out := raw[:0]
 	rest := raw
 	nextLine := func() (string, bool) {
 		i := bytes.Index(rest, []byte("\r\n"))
@@ -156,13 +158,13 @@ func decodeChunked(raw []byte, signer *chunkSigner, signedTrailer bool) ([]byte,
 			}
 			if want := signer.chunk(data); subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 				return nil, nil, awsproto.Errorf(http.StatusForbidden, "SignatureDoesNotMatch",
-					"The chunk signature we calculated does not match the signature you provided (chunk at byte %d of the payload).", out.Len())
+					"The chunk signature we calculated does not match the signature you provided (chunk at byte %d of the payload).", len(out))
 			}
 		}
 		if size == 0 {
 			break
 		}
-		out.Write(data)
+		out = append(out, data...) // never past data's own end: no reallocation, no overlap with rest
 		if !bytes.HasPrefix(rest, []byte("\r\n")) {
 			return nil, nil, incompleteBody("an aws-chunked chunk is not followed by CRLF")
 		}
@@ -200,5 +202,5 @@ func decodeChunked(raw []byte, signer *chunkSigner, signedTrailer bool) ([]byte,
 			return nil, nil, awsproto.Errorf(http.StatusForbidden, "SignatureDoesNotMatch", "The trailer signature we calculated does not match the signature you provided.")
 		}
 	}
-	return out.Bytes(), trailers, nil
+	return out, trailers, nil
 }

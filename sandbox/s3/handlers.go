@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
+	"hash"
 	"io"
 	"net/http"
 	"strconv"
@@ -23,7 +24,7 @@ const Namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 // verifyOptions are S3's SigV4 rules: paths are escaped once, and an unknown
 // key is InvalidAccessKeyId.
-var verifyOptions = awsproto.VerifyOptions{DisableURIPathEscaping: true, UnknownKeyCode: "InvalidAccessKeyId"}
+var verifyOptions = awsproto.VerifyOptions{DisableURIPathEscaping: true, UnknownKeyCode: "InvalidAccessKeyId", S3: true}
 
 // Handler serves the S3 REST API, path-style.
 type Handler struct {
@@ -176,7 +177,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Env.Stats.Inc("s3:" + op)
 	limit := int64(awsproto.MaxAPIBody)
 	if op == "PutObject" || op == "UploadPart" {
-		limit = MaxObjectSize
+		limit = h.Store.MaxObject()
 	}
 	if e := h.authenticate(c, takesBody, limit); e != nil {
 		c.fail(e)
@@ -224,32 +225,57 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func readAll(r io.Reader, limit int64) ([]byte, *awsproto.Error) {
-	if r == nil {
+// readAll reads a body of at most limit bytes. A declared Content-Length
+// over the limit is refused before a byte is read, and a known length
+// sizes the buffer once (io.ReadAll would double it as it grows). When
+// sum is set, the body is hashed as it arrives.
+func readAll(r *http.Request, limit int64, sum hash.Hash) ([]byte, *awsproto.Error) {
+	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
+	if r.ContentLength > limit {
+		return nil, entityTooLarge(limit)
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + 1)
+	}
+	var src io.Reader = io.LimitReader(r.Body, limit+1)
+	if sum != nil {
+		src = io.TeeReader(src, sum)
+	}
+	if _, err := buf.ReadFrom(src); err != nil {
 		return nil, incompleteBody("You did not provide the number of bytes specified by the Content-Length HTTP header.")
 	}
-	if int64(len(b)) > limit {
-		return nil, awsproto.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size (%d bytes in the sandbox)", limit)
+	if int64(buf.Len()) > limit {
+		return nil, entityTooLarge(limit)
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }
 
-// authenticate verifies the SigV4 signature (header or presigned), then
-// reads and decodes the payload: plain, sha256-checked, or aws-chunked
-// (unsigned with trailers, or signed chunk by chunk), and verifies the
-// flexible checksums and Content-MD5 the client sent.
+func entityTooLarge(limit int64) *awsproto.Error {
+	return awsproto.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size (%d bytes in the sandbox)", limit)
+}
+
+// authenticate verifies the signature (SigV2, SigV4 header or presigned)
+// before it reads a byte of the body, then reads and decodes the payload:
+// plain, sha256-checked as it arrives, or aws-chunked (unsigned with
+// trailers, or signed chunk by chunk), and verifies the flexible checksums
+// and Content-MD5 the client sent. A header-signed SigV4 request must
+// declare its payload hash in X-Amz-Content-Sha256, as S3 requires: the
+// signature covers that declaration, so nothing is buffered for a caller
+// that cannot sign.
 func (h *Handler) authenticate(c *call, takesBody bool, limit int64) *awsproto.Error {
 	r := c.r
+	if !takesBody {
+		limit = awsproto.MaxAPIBody
+	}
 	if isSigV2(r) {
 		var e *awsproto.Error
 		if c.p, e = h.verifySigV2(r); e != nil {
 			return e
 		}
-		raw, e := readAll(r.Body, limit)
+		raw, e := readAll(r, limit, nil)
 		if e != nil {
 			return e
 		}
@@ -261,28 +287,26 @@ func (h *Handler) authenticate(c *call, takesBody bool, limit int64) *awsproto.E
 	}
 	sha := r.Header.Get("X-Amz-Content-Sha256")
 	presigned := r.Header.Get("Authorization") == ""
-	var raw []byte
-	var e *awsproto.Error
 	if sha == "" && !presigned {
-		// The signature covers the payload's hash: read it first.
-		if raw, e = readAll(r.Body, limit); e != nil {
-			return e
-		}
-		if c.p, e = h.Env.Authenticate(r, raw, verifyOptions); e != nil {
-			return e
-		}
-	} else {
-		if c.p, e = h.Env.Authenticate(r, nil, verifyOptions); e != nil {
-			return e
-		}
-		if !takesBody {
-			limit = awsproto.MaxAPIBody
-		}
-		if raw, e = readAll(r.Body, limit+64<<10); e != nil {
-			return e
-		}
+		return awsproto.Errorf(http.StatusBadRequest, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+	}
+	var e *awsproto.Error
+	if c.p, e = h.Env.Authenticate(r, nil, verifyOptions); e != nil {
+		return e
 	}
 	chunked := strings.Contains(strings.ToLower(r.Header.Get("Content-Encoding")), "aws-chunked")
+	var sum hash.Hash
+	if len(sha) == 64 && !chunked {
+		sum = sha256.New()
+	}
+	slack := int64(0)
+	if chunked || strings.HasPrefix(sha, "STREAMING-") {
+		slack = 64 << 10 // chunk headers and signatures
+	}
+	raw, e := readAll(r, limit+slack, sum)
+	if e != nil {
+		return e
+	}
 	var trailers map[string]string
 	switch {
 	case strings.HasPrefix(sha, "STREAMING-"):
@@ -313,15 +337,17 @@ func (h *Handler) authenticate(c *call, takesBody bool, limit int64) *awsproto.E
 	case sha == "" || sha == unsignedPayload:
 		c.body = raw
 	default:
-		if len(sha) != 64 {
+		if sum == nil {
 			return awsproto.Errorf(http.StatusBadRequest, "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-… or a valid SHA-256 hex digest")
 		}
-		sum := sha256.Sum256(raw)
-		if !strings.EqualFold(hex.EncodeToString(sum[:]), sha) {
+		if !strings.EqualFold(hex.EncodeToString(sum.Sum(nil)), sha) {
 			return awsproto.Errorf(http.StatusBadRequest, "XAmzContentSHA256Mismatch",
 				"The provided 'x-amz-content-sha256' header does not match what was computed.")
 		}
 		c.body = raw
+	}
+	if int64(len(c.body)) > limit {
+		return entityTooLarge(limit)
 	}
 	return c.verifyChecksums(trailers)
 }
@@ -372,7 +398,7 @@ func (c *call) authorize(action, resource string, ctx map[string][]string) *awsp
 	if c.p.Admin {
 		return nil
 	}
-	switch iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: ctx}, c.p.Policies...) {
+	switch c.p.Evaluate(action, resource, ctx) {
 	case iampolicy.Allow:
 		return nil
 	case iampolicy.ExplicitDeny:

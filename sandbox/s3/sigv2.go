@@ -131,15 +131,15 @@ func (h *Handler) verifySigV2(r *http.Request) (*auth.Principal, *awsproto.Error
 			return nil, awsproto.AccessDenied("Request has expired")
 		}
 	}
-	p, ok := h.Env.Registry.Get(akid)
+	tok := r.Header.Get("X-Amz-Security-Token")
+	if tok == "" {
+		tok = r.URL.Query().Get("x-amz-security-token")
+	}
+	p, ok := h.Env.Registry.Resolve(akid, tok)
 	if !ok {
 		return nil, awsproto.Errorf(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
 	}
 	if p.SessionToken != "" {
-		tok := r.Header.Get("X-Amz-Security-Token")
-		if tok == "" {
-			tok = r.URL.Query().Get("x-amz-security-token")
-		}
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(p.SessionToken)) != 1 {
 			return nil, awsproto.Errorf(http.StatusBadRequest, "InvalidToken", "The provided token is malformed or otherwise invalid.")
 		}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tipctl/tipctl/internal/lazyre"
@@ -30,7 +31,8 @@ const (
 	MaxPartNumber = 10000
 	// MinPartSize is the smallest size of every part but the last.
 	MinPartSize = 5 << 20
-	// MaxObjectSize bounds one object (and one request body) in the sandbox.
+	// MaxObjectSize is the default bound of one object (and one request
+	// body) in the sandbox; Store.SetMaxObjectSize changes it.
 	MaxObjectSize = 1 << 30
 )
 
@@ -93,6 +95,20 @@ type Store struct {
 
 	mu      sync.RWMutex
 	buckets map[string]*Bucket
+	// maxObject overrides MaxObjectSize when positive.
+	maxObject atomic.Int64
+}
+
+// SetMaxObjectSize bounds the size of one object (and so of one upload
+// body); n <= 0 restores the default, MaxObjectSize.
+func (s *Store) SetMaxObjectSize(n int64) { s.maxObject.Store(n) }
+
+// MaxObject is the largest object the store accepts.
+func (s *Store) MaxObject() int64 {
+	if n := s.maxObject.Load(); n > 0 {
+		return n
+	}
+	return MaxObjectSize
 }
 
 var (
@@ -231,8 +247,8 @@ func (s *Store) Put(bucket string, o *Object) (*Object, *awsproto.Error) {
 	if err := validKey(o.Key); err != nil {
 		return nil, err
 	}
-	if len(o.Body) > MaxObjectSize {
-		return nil, awsproto.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the sandbox's maximum object size of %d bytes", MaxObjectSize)
+	if max := s.MaxObject(); int64(len(o.Body)) > max {
+		return nil, tooLarge(max)
 	}
 	if o.ETag == "" {
 		o.ETag = ETagOf(o.Body)
@@ -383,9 +399,9 @@ func (s *Store) CompleteUpload(bucket, key, uploadID string, refs []PartRef) (*O
 			return nil, awsproto.Errorf(http.StatusBadRequest, "EntityTooSmall",
 				"Your proposed upload is smaller than the minimum allowed size: part %d has %d bytes; every part but the last needs at least %d", ref.Number, len(p.Body), MinPartSize)
 		}
-		if body.Len()+len(p.Body) > MaxObjectSize {
+		if max := s.MaxObject(); int64(body.Len()+len(p.Body)) > max {
 			s.mu.Unlock()
-			return nil, awsproto.Errorf(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the sandbox's maximum object size of %d bytes", MaxObjectSize)
+			return nil, tooLarge(max)
 		}
 		body.Write(p.Body)
 		sum, _ := hex.DecodeString(strings.Trim(p.ETag, `"`))
@@ -450,4 +466,10 @@ func (s *Store) Uploads(bucket, prefix string) ([]Upload, *awsproto.Error) {
 		return out[i].Initiated.Before(out[j].Initiated)
 	})
 	return out, nil
+}
+
+// tooLarge is S3's EntityTooLarge for the sandbox's object size limit.
+func tooLarge(max int64) *awsproto.Error {
+	return awsproto.Errorf(http.StatusBadRequest, "EntityTooLarge",
+		"Your proposed upload exceeds the maximum allowed size (%d bytes in this sandbox; `tipctl sandbox --max-object-size` changes it)", max)
 }

@@ -73,7 +73,7 @@ func (c *call) authorize(action, resource string) *awsproto.Error {
 	if c.p.Admin {
 		return nil
 	}
-	switch iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource}, c.p.Policies...) {
+	switch c.p.Evaluate(action, resource, nil) {
 	case iampolicy.Allow:
 		return nil
 	case iampolicy.ExplicitDeny:
@@ -271,7 +271,7 @@ func (h *Handler) getDataAccess(c *call) {
 	vended := &auth.Principal{
 		AccountID: h.State.Account, Arn: "arn:aws:sts::" + h.State.Account + ":assumed-role/" + role.Name + "/" + session,
 		UserID: role.RoleID + ":" + session, RoleArn: role.Arn, RoleName: role.Name, SessionName: session,
-		SourceIdentity: c.p.SourceIdentity, Policies: []*iampolicy.Document{doc},
+		SourceIdentity: c.p.SourceIdentity, Policies: []*iampolicy.Document{doc}, IssuedAt: now,
 	}
 	if directory {
 		vended.Context = c.p.Context

@@ -350,11 +350,13 @@ func worldWith(t *testing.T, replace ...string) string {
 }
 
 func TestIAMPrincipalGrant(t *testing.T) {
-	y := worldWith(t, "    grants:\n", "    grants:\n      - grantee: iam:arn:aws:iam::123456789012:role/tip-enhanced\n        permission: READ\n        target: s3://analytics-data/global/*\n")
+	// tip-no-setcontext's s3:GetDataAccess needs no identity context
+	// (tip-enhanced's does).
+	y := worldWith(t, "    grants:\n", "    grants:\n      - grantee: iam:arn:aws:iam::123456789012:role/tip-no-setcontext\n        permission: READ\n        target: s3://analytics-data/global/*\n")
 	sb := start(t, y)
-	role, _ := sb.Env.IAM.RoleByName("tip-enhanced")
+	role, _ := sb.Env.IAM.RoleByName("tip-no-setcontext")
 	// A plain role session (no identity context) is matched by its role ARN.
-	p := sb.Env.Registry.IssueSession(&auth.Principal{AccountID: account, Arn: "arn:aws:sts::123456789012:assumed-role/tip-enhanced/job",
+	p := sb.Env.Registry.IssueSession(&auth.Principal{AccountID: account, Arn: "arn:aws:sts::123456789012:assumed-role/tip-no-setcontext/job",
 		RoleArn: role.Arn, RoleName: role.Name, SessionName: "job", Policies: role.Policies}, sb.Env.Now().Add(time.Hour))
 	a, err := getDataAccess(t, sb, p, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/global/*"), Permission: types.PermissionRead})
 	if err != nil {

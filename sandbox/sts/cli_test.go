@@ -135,7 +135,7 @@ func TestAWSCLI(t *testing.T) {
 	if enh.AssumedRoleUser.Arn != "arn:aws:sts::123456789012:assumed-role/tip-enhanced/cli-enhanced" {
 		t.Fatalf("assume-role printed %+v", enh)
 	}
-	p, ok := sb.Env.Registry.Get(enh.Credentials.AccessKeyId)
+	p, ok := sb.Env.Registry.Resolve(enh.Credentials.AccessKeyId, enh.Credentials.SessionToken)
 	if !ok || p.Context == nil || p.Context.UserName != "alice" {
 		t.Fatalf("the CLI's enhanced session does not carry alice: %+v", p)
 	}

@@ -456,7 +456,7 @@ func (s *Service) assumeRoleWithWebIdentity(ctx context.Context, form url.Values
 		return nil, e
 	}
 	p := SessionSpec{Account: s.env.World.AccountID, Role: role, SessionName: session, Federated: provider.Arn,
-		SourceIdentity: sourceIdentity, Expires: now.Add(d)}.Issue(s.env.Registry)
+		SourceIdentity: sourceIdentity, IssuedAt: now, Expires: now.Add(d)}.Issue(s.env.Registry)
 	return webIdentityResult{
 		Credentials:                 credentialsOf(p),
 		SubjectFromWebIdentityToken: claims.Subject,
@@ -550,8 +550,7 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 	deny := func(action string) *awsproto.Error {
 		return accessDenied("User: %s is not authorized to perform: %s on resource: %s", caller.Arn, action, roleArn)
 	}
-	cond := baseContext(now)
-	callerContext(cond, caller)
+	cond := caller.RequestContext(baseContext(now))
 	cond["sts:RoleSessionName"] = []string{session}
 	if hasExt {
 		cond["sts:ExternalId"] = []string{externalID}
@@ -611,9 +610,6 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 			return nil, invalidParameter("%s is not a context provider; use %s or %s",
 				awsproto.Truncate(c.ProviderArn, 128), auth.IdentityCenterProvider, auth.QuickSightProvider)
 		}
-		if !identityAllows(caller, "sts:SetContext", roleArn, cond) || !trustAllows(role, "sts:SetContext", pc, cond) {
-			return nil, deny("sts:SetContext")
-		}
 		opened, err := s.env.Sealer.OpenContext(c.Assertion, c.ProviderArn, now)
 		switch {
 		case errors.Is(err, auth.ErrContextExpired):
@@ -623,10 +619,21 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 		case err != nil:
 			return nil, invalidParameter("The provided context assertion is invalid: it was not issued by %s or it was altered", c.ProviderArn)
 		}
+		// sts:SetContext is evaluated with the keys of the request that
+		// sets the context: sts:RequestContextProviders and
+		// sts:RequestContext/<key> (a key of SetContext only).
+		setCond := make(map[string][]string, len(cond)+8)
+		for k, v := range cond {
+			setCond[k] = v
+		}
+		auth.SetContextKeys(setCond, caller.AccountID, opened)
+		if !identityAllows(caller, "sts:SetContext", roleArn, setCond) || !trustAllows(role, "sts:SetContext", pc, setCond) {
+			return nil, deny("sts:SetContext")
+		}
 		ictx = opened
 	}
 	p := SessionSpec{Account: s.env.World.AccountID, Role: role, SessionName: session, Chained: chained,
-		SourceIdentity: sourceIdentity, Context: ictx, Expires: now.Add(d)}.Issue(s.env.Registry)
+		SourceIdentity: sourceIdentity, Context: ictx, IssuedAt: now, Expires: now.Add(d)}.Issue(s.env.Registry)
 	res := assumeRoleResult{
 		Credentials:     credentialsOf(p),
 		AssumedRoleUser: assumedRoleUserXML{AssumedRoleId: p.UserID, Arn: p.Arn},

@@ -47,6 +47,7 @@ type SessionSpec struct {
 	Federated      string
 	SourceIdentity string
 	Context        *auth.IdentityContext
+	IssuedAt       time.Time
 	Expires        time.Time
 }
 
@@ -63,7 +64,10 @@ func (s SessionSpec) Principal() *auth.Principal {
 		Federated:      s.Federated,
 		SourceIdentity: s.SourceIdentity,
 		Policies:       s.Role.Policies,
-		Context:        s.Context,
+		// Evaluated with the role's current policies, as IAM does.
+		PoliciesFromRole: true,
+		Context:          s.Context,
+		IssuedAt:         s.IssuedAt,
 	}
 }
 
@@ -83,24 +87,5 @@ func baseContext(now time.Time) map[string][]string {
 		"aws:EpochTime":              {strconv.FormatInt(now.Unix(), 10)},
 		"aws:SecureTransport":        {"false"},
 		"aws:MultiFactorAuthPresent": {"false"},
-	}
-}
-
-// callerContext adds the keys that describe an authenticated caller.
-func callerContext(ctx map[string][]string, p *auth.Principal) {
-	ctx["aws:PrincipalAccount"] = []string{p.AccountID}
-	ctx["aws:userid"] = []string{p.UserID}
-	if p.IsSession() {
-		ctx["aws:PrincipalArn"] = []string{p.RoleArn}
-		ctx["aws:PrincipalType"] = []string{"AssumedRole"}
-		if p.SourceIdentity != "" {
-			ctx["aws:SourceIdentity"] = []string{p.SourceIdentity}
-		}
-		if p.Federated != "" {
-			ctx["aws:FederatedProvider"] = []string{p.Federated}
-		}
-	} else {
-		ctx["aws:PrincipalArn"] = []string{p.Arn}
-		ctx["aws:PrincipalType"] = []string{"User"}
 	}
 }

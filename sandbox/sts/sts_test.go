@@ -92,7 +92,7 @@ func TestChain(t *testing.T) {
 	}
 
 	// The session the registry holds carries the person.
-	p, ok := sb.Env.Registry.Get(*enh.Credentials.AccessKeyId)
+	p, ok := sb.Env.Registry.Resolve(*enh.Credentials.AccessKeyId, *enh.Credentials.SessionToken)
 	if !ok {
 		t.Fatalf("the enhanced session is not registered")
 	}
@@ -317,7 +317,7 @@ func TestAssumeRoleErrors(t *testing.T) {
 	if *out.SourceIdentity != "admin-person" || out.PackedPolicySize == nil {
 		t.Errorf("SourceIdentity %v PackedPolicySize %v", out.SourceIdentity, out.PackedPolicySize)
 	}
-	p, _ := sb.Env.Registry.Get(*out.Credentials.AccessKeyId)
+	p, _ := sb.Env.Registry.Resolve(*out.Credentials.AccessKeyId, *out.Credentials.SessionToken)
 	if p == nil || p.Chained || p.SourceIdentity != "admin-person" || p.Context != nil {
 		t.Errorf("admin-target session = %+v", p)
 	}

@@ -76,21 +76,26 @@ func Placeholders(endpoint string) map[string]string {
 // Load decodes, completes and validates a world. endpoint replaces the
 // ${endpoint} (http://HOST:PORT) and ${endpoint_host} (HOST:PORT) placeholders.
 func Load(data []byte, source, endpoint string) (*World, error) {
-	text := string(data)
-	for k, v := range Placeholders(endpoint) {
-		text = strings.ReplaceAll(text, k, v)
-	}
 	var root yaml.Node
-	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(source, err)
 	}
 	if len(root.Content) == 0 {
 		return nil, &Error{Source: source, Problems: []Problem{{Msg: "the world file is empty"}}}
 	}
-	dec := yaml.NewDecoder(strings.NewReader(text))
+	// Unknown fields and wrong types are found on the file as written, so
+	// that their line numbers are the file's.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	if err := dec.Decode(&World{}); err != nil {
+		return nil, yamlError(source, err)
+	}
+	// The placeholders are replaced in the parsed tree, not in the text: an
+	// endpoint such as http://[::1]:4577 would otherwise change the YAML
+	// structure (a plain scalar starting with '[' is a flow sequence).
+	substitute(&root, Placeholders(endpoint))
 	w := &World{}
-	if err := dec.Decode(w); err != nil {
+	if err := root.Decode(w); err != nil {
 		return nil, yamlError(source, err)
 	}
 	w.Endpoint = endpoint
@@ -175,4 +180,16 @@ func (p positions) line(path string) int {
 		path = path[:i]
 	}
 	return 0
+}
+
+// substitute replaces the placeholders in every scalar of n, keys included.
+func substitute(n *yaml.Node, repl map[string]string) {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		for k, v := range repl {
+			n.Value = strings.ReplaceAll(n.Value, k, v)
+		}
+	}
+	for _, c := range n.Content {
+		substitute(c, repl)
+	}
 }

@@ -1,6 +1,7 @@
 package awsconf
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,6 +57,16 @@ func RedactURL(u *url.URL) string {
 	return cp.String()
 }
 
+type secretURLKey struct{}
+
+// WithSecretURL marks a request whose URL is itself a credential: a
+// download URL that carries a bearer token in its path or a presigned
+// query (QuickSight snapshot results; curl downloads the file with it
+// alone). The tracer then prints only its scheme and host.
+func WithSecretURL(ctx context.Context) context.Context {
+	return context.WithValue(ctx, secretURLKey{}, true)
+}
+
 // RoundTrip implements http.RoundTripper.
 func (t *Tracer) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
@@ -65,9 +76,17 @@ func (t *Tracer) RoundTrip(r *http.Request) (*http.Response, error) {
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		op = " " + target
 	}
+	shown := RedactURL(r.URL)
+	if secret, _ := r.Context().Value(secretURLKey{}).(bool); secret {
+		shown = r.URL.Scheme + "://" + r.URL.Host + "/REDACTED"
+	}
 	var line string
 	if err != nil {
-		line = fmt.Sprintf("[debug] %s %s%s -> error after %s: %s", r.Method, RedactURL(r.URL), op, d, redactText(err.Error()))
+		msg := err.Error()
+		if shown != RedactURL(r.URL) {
+			msg = strings.ReplaceAll(msg, r.URL.String(), shown)
+		}
+		line = fmt.Sprintf("[debug] %s %s%s -> error after %s: %s", r.Method, shown, op, d, redactText(msg))
 	} else {
 		rid := resp.Header.Get("X-Amzn-Requestid")
 		if rid == "" {
@@ -76,7 +95,7 @@ func (t *Tracer) RoundTrip(r *http.Request) (*http.Response, error) {
 		if rid != "" {
 			rid = " request-id=" + rid
 		}
-		line = fmt.Sprintf("[debug] %s %s%s -> %d in %s%s", r.Method, RedactURL(r.URL), op, resp.StatusCode, d, rid)
+		line = fmt.Sprintf("[debug] %s %s%s -> %d in %s%s", r.Method, shown, op, resp.StatusCode, d, rid)
 	}
 	t.mu.Lock()
 	fmt.Fprintln(t.Out, line)

@@ -138,6 +138,7 @@ var checks = []check{
 	{"iam.oidc_provider", (*runner).iamOIDCProvider},
 	{"iam.bridge.trust", (*runner).iamBridgeTrust},
 	{"iam.enhanced.trust", (*runner).iamEnhancedTrust},
+	{"iam.enhanced.permissions", (*runner).iamEnhancedPermissions},
 	{"e2e.assume_web_identity", (*runner).e2eAssumeWebIdentity},
 	{"e2e.create_token", (*runner).e2eCreateToken},
 	{"e2e.assume_role", (*runner).e2eAssumeRole},
@@ -373,6 +374,7 @@ func Actions() []string {
 		"sso:ListApplicationAccessScopes", "sso:GetApplicationAuthenticationMethod",
 		"identitystore:GetUserId", "identitystore:DescribeUser", "identitystore:ListGroupMembershipsForMember", "identitystore:DescribeGroup",
 		"iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider", "iam:GetRole",
+		"iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion",
 	}
 }
 

@@ -129,9 +129,25 @@ func TestBrokenWorlds(t *testing.T) {
 		},
 		{
 			name:  "no sts:SetContext",
-			edits: [][2]string{{"            Action: [sts:AssumeRole, sts:SetContext, sts:SetSourceIdentity]\n", "            Action: [sts:AssumeRole, sts:SetSourceIdentity]\n"}},
-			check: "iam.enhanced.trust", fix: []string{"update-assume-role-policy", "--role-name tip-enhanced", `"sts:SetContext"`, "role/tip-bridge"},
+			edits: [][2]string{{enhancedSetContext, ""}},
+			check: "iam.enhanced.trust", fix: []string{"update-assume-role-policy", "--role-name tip-enhanced", `"sts:SetContext"`, "role/tip-bridge",
+				`"ForAllValues:ArnEquals":{"sts:RequestContextProviders":"arn:aws:iam::aws:contextProvider/IdentityCenter"}`},
 			e2e: "e2e.assume_role",
+		},
+		{
+			// The attack of issue 11 A5 needs no broken chain: diag
+			// reports the open SetContext as a security failure.
+			name:  "sts:SetContext from any provider",
+			edits: [][2]string{{enhancedSetContext, strings.SplitAfter(enhancedSetContext, "Action: sts:SetContext\n")[0]}},
+			check: "iam.enhanced.trust", fix: []string{"update-assume-role-policy", "--role-name tip-enhanced", `"Action":"sts:SetContext"`,
+				`"ForAllValues:ArnEquals":{"sts:RequestContextProviders":"arn:aws:iam::aws:contextProvider/IdentityCenter"}`, `"Null":{"sts:RequestContextProviders":"false"}`},
+		},
+		{
+			// tip-enhanced's rights as they were before issue 11 A5.
+			name: "enhanced permissions without a person",
+			edits: [][2]string{{"              Resource: \"*\"\n              Condition:\n                \"Null\":\n                  identitystore:UserId: \"false\"\n",
+				"              Resource: \"*\"\n"}},
+			check: "iam.enhanced.permissions", fix: []string{`add "Condition": {"Null": {"identitystore:UserId": "false"}}`, "put-role-policy --role-name tip-enhanced"},
 		},
 		{
 			name:  "missing OIDC provider",
@@ -373,3 +389,17 @@ func BenchmarkDiagnose(b *testing.B) {
 		}
 	}
 }
+
+// enhancedSetContext is the sts:SetContext statement of tip-enhanced's
+// trust in the default world.
+const enhancedSetContext = `          # Only an Identity Center context may be set on the role.
+          - Effect: Allow
+            Principal:
+              AWS: arn:aws:iam::123456789012:role/tip-bridge
+            Action: sts:SetContext
+            Condition:
+              ForAllValues:ArnEquals:
+                sts:RequestContextProviders: arn:aws:iam::aws:contextProvider/IdentityCenter
+              "Null":
+                sts:RequestContextProviders: "false"
+`

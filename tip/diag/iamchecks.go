@@ -189,9 +189,9 @@ func explainTrust(doc *iampolicy.Document, req iampolicy.Request) string {
 	return fmt.Sprintf("no statement allows %s to %s", who, req.Action)
 }
 
-// addSetContext returns the trust policy with sts:SetContext added to
-// every Allow statement that lets principal call sts:AssumeRole, or a new
-// statement when none does.
+// addSetContext returns the trust policy fixed so that principal may call
+// sts:AssumeRole and set an Identity Center context: sts:SetContext in a
+// statement of its own, limited to the Identity Center provider.
 func addSetContext(raw []byte, principal string) string {
 	var doc map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -206,23 +206,39 @@ func addSetContext(raw []byte, principal string) string {
 	case map[string]any:
 		stmts = []any{s}
 	}
-	changed := false
+	assume := false
+	var kept []any
 	for _, s := range stmts {
 		m, ok := s.(map[string]any)
 		if !ok || m["Effect"] != "Allow" || !principalNames(m["Principal"], principal) {
+			kept = append(kept, s)
 			continue
 		}
 		acts := actionList(m["Action"])
-		if containsFold(acts, "sts:AssumeRole") && !containsFold(acts, "sts:SetContext") {
-			m["Action"] = append(acts, "sts:SetContext")
-			changed = true
+		assume = assume || containsFold(acts, "sts:AssumeRole")
+		// sts:SetContext moves to its own statement with the provider
+		// condition (a key of SetContext only).
+		var rest []any
+		for _, a := range acts {
+			if str, _ := a.(string); !strings.EqualFold(str, "sts:SetContext") {
+				rest = append(rest, a)
+			}
 		}
+		if len(rest) == 0 {
+			continue
+		}
+		m["Action"] = rest
+		kept = append(kept, m)
 	}
-	if !changed {
-		stmts = append(stmts, map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": principal},
-			"Action": []string{"sts:AssumeRole", "sts:SetContext"}})
+	if !assume {
+		kept = append(kept, map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": principal}, "Action": "sts:AssumeRole"})
 	}
-	doc["Statement"] = stmts
+	kept = append(kept, map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": principal}, "Action": "sts:SetContext",
+		"Condition": map[string]any{
+			"ForAllValues:ArnEquals": map[string]any{setup.ContextProvidersKey: setup.IdentityCenterProvider},
+			"Null":                   map[string]any{setup.ContextProvidersKey: "false"},
+		}})
+	doc["Statement"] = kept
 	b, _ := json.Marshal(doc)
 	return string(b)
 }
@@ -281,7 +297,19 @@ func (r *runner) iamEnhancedTrust(ctx context.Context) Result {
 	fixed := addSetContext(role.raw, bridge)
 	fix := fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", role.name, shellQuote(fixed))
 	for _, action := range []string{"sts:AssumeRole", "sts:SetContext"} {
-		req := iampolicy.Request{Action: action, Resource: role.arn, Caller: caller, Context: cond}
+		c := cond
+		if action == "sts:SetContext" {
+			// The keys of the SetContext request tipctl makes.
+			c = map[string][]string{setup.ContextProvidersKey: {setup.IdentityCenterProvider}}
+			for k, v := range cond {
+				c[k] = v
+			}
+			if r.in.ApplicationArn != "" {
+				c["sts:RequestContext/identitycenter:ApplicationArn"] = []string{r.in.ApplicationArn}
+				c["identitycenter:ApplicationArn"] = []string{r.in.ApplicationArn}
+			}
+		}
+		req := iampolicy.Request{Action: action, Resource: role.arn, Caller: caller, Context: c}
 		if d := role.doc.Evaluate(req); d != iampolicy.Allow {
 			if action == "sts:SetContext" {
 				return fail(fix, "the trust policy of role %s lets %s call sts:AssumeRole but not sts:SetContext, so AssumeRole with ProvidedContexts (the identity-enhanced session) is refused with AccessDenied",
@@ -290,7 +318,14 @@ func (r *runner) iamEnhancedTrust(ctx context.Context) Result {
 			return fail(fix, "the trust policy of role %s does not let the bridge role %s assume it: %s", role.name, bridge, explainTrust(role.doc, req))
 		}
 	}
-	if fs := setup.Lint(role.raw, setup.KindEnhancedTrust); len(fs) > 0 {
+	fs := setup.Lint(role.raw, setup.KindEnhancedTrust)
+	for _, f := range fs {
+		if f.Code == setup.CodeSetContextAnyProvider {
+			return fail(fix, "security: the trust policy of role %s lets %s set an identity context from any provider (%s): restrict sts:SetContext to the Identity Center provider",
+				role.name, bridge, f.String())
+		}
+	}
+	if len(fs) > 0 {
 		return warn(fs[0].Fix, "role %s trusts the bridge role, but its trust policy has problems: %s", role.name, findingsText(fs))
 	}
 	return pass("role %s trusts %s for sts:AssumeRole and sts:SetContext", role.name, bridge)

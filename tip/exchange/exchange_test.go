@@ -39,7 +39,7 @@ func TestChainCarriesThePerson(t *testing.T) {
 	if res.RoundTrips != 3 {
 		t.Fatalf("round trips = %d, want 3", res.RoundTrips)
 	}
-	p, ok := sb.Env.Registry.Get(res.Credentials.AccessKeyID)
+	p, ok := sb.Env.Registry.Resolve(res.Credentials.AccessKeyID, res.Credentials.SessionToken)
 	if !ok || p.Context == nil {
 		t.Fatal("the session is not identity-enhanced in the sandbox")
 	}

@@ -433,7 +433,7 @@ func TestNodeIdPExchange(t *testing.T) {
 	}
 	// The enhanced session carries the Identity Center user that matches
 	// the node provider's email claim.
-	p, ok := sb.Env.Registry.Get(*enh.Credentials.AccessKeyId)
+	p, ok := sb.Env.Registry.Resolve(*enh.Credentials.AccessKeyId, *enh.Credentials.SessionToken)
 	if !ok || p.Context == nil || p.Context.UserName != "nora" || p.Context.Email != nodeEmail || claims["sub"] != p.Context.UserID {
 		t.Fatalf("enhanced session context = %+v", p)
 	}

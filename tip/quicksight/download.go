@@ -2,6 +2,7 @@ package quicksight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tipctl/tipctl/internal/lazyre"
+	"github.com/tipctl/tipctl/tip/awsconf"
 )
 
 // downloader fetches a job's files into one directory, naming them after
@@ -139,7 +141,7 @@ func (dl *downloader) fetch(ctx context.Context, uri, dest string) (int64, error
 		}
 		body = out.Body
 	case strings.HasPrefix(uri, "https://") || strings.HasPrefix(uri, "http://"):
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+		req, err := http.NewRequestWithContext(awsconf.WithSecretURL(ctx), http.MethodGet, uri, nil)
 		if err != nil {
 			return 0, errorf(KindAWS, "", "QuickSight returned a malformed download URL")
 		}
@@ -149,6 +151,10 @@ func (dl *downloader) fetch(ctx context.Context, uri, dest string) (int64, error
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				ue.URL = "(the download URL)" // it is a credential: never print it
+			}
 			return 0, err
 		}
 		if resp.StatusCode != http.StatusOK {

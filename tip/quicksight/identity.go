@@ -270,7 +270,7 @@ func assumeRoleError(req IdentityRequest, err error) error {
 	switch {
 	case (code == "AccessDenied" || code == "AccessDeniedException") && strings.Contains(msg, "sts:SetContext"):
 		e.Kind, e.Msg = KindAccess, fmt.Sprintf("role %s may be assumed but not with an identity context: %s", req.RoleArn, msg)
-		e.Fix = "add sts:SetContext next to sts:AssumeRole in the role's trust policy (and allow it in the caller's policy)"
+		e.Fix = `allow sts:SetContext in the role's trust policy, in a statement of its own for the caller: {"Effect": "Allow", "Principal": {"AWS": "<caller ARN>"}, "Action": "sts:SetContext", "Condition": {"ForAllValues:ArnEquals": {"sts:RequestContextProviders": "` + QuickSightContextProvider + `"}, "Null": {"sts:RequestContextProviders": "false"}}} (and allow it in the caller's policy)`
 	case code == "AccessDenied" || code == "AccessDeniedException":
 		e.Kind, e.Msg = KindAccess, fmt.Sprintf("role %s cannot be assumed with the base credentials: %s", req.RoleArn, msg)
 		e.Fix = "check that the role exists and that its trust policy allows the base credentials sts:AssumeRole and sts:SetContext"

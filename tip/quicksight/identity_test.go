@@ -48,7 +48,7 @@ func TestIdentitySession(t *testing.T) {
 		if left := time.Until(s.Credentials.Expires); left > 16*time.Minute || left < 14*time.Minute {
 			t.Errorf("%s: the session lasts %v; 15m was asked", in, left)
 		}
-		p, ok := sb.Env.Registry.Get(s.Credentials.AccessKeyID)
+		p, ok := sb.Env.Registry.Resolve(s.Credentials.AccessKeyID, s.Credentials.SessionToken)
 		if !ok || p.Context == nil || p.Context.QuickSightUserArn != wantArn {
 			t.Errorf("%s: the session does not carry %s: %+v", in, wantArn, p)
 		}
@@ -91,7 +91,7 @@ func TestRoleWithoutSetContext(t *testing.T) {
 	_, err := quicksight.IdentitySession(bg, admin, quicksight.IdentityRequest{User: quicksight.User{Email: "alice@example.com"},
 		RoleArn: roleArn(t, sb, "tip-no-setcontext")})
 	e := wantKind(t, err, quicksight.KindAccess, "not with an identity context", "sts:SetContext")
-	if e.Code != "AccessDenied" || !strings.Contains(e.Fix, "add sts:SetContext") {
+	if e.Code != "AccessDenied" || !strings.Contains(e.Fix, `"Action": "sts:SetContext"`) || !strings.Contains(e.Fix, quicksight.QuickSightContextProvider) {
 		t.Errorf("code %s fix %q", e.Code, e.Fix)
 	}
 }

@@ -305,7 +305,7 @@ func TestNotLoggedIn(t *testing.T) {
 	}
 }
 
-// A revoked (here: forgotten by the sandbox) identity-enhanced session is
+// A revoked identity-enhanced session is
 // renewed and the call retried once.
 func TestRevokedSessionIsRenewedAndRetried(t *testing.T) {
 	sb := ststest.Sandbox(t, nil)
@@ -314,7 +314,7 @@ func TestRevokedSessionIsRenewedAndRetried(t *testing.T) {
 	base, _ := alice.CachedCredentials()
 	assumes := sb.Env.Stats.Get("sts:AssumeRole")
 
-	sb.Env.Registry.Sweep(time.Now().Add(100 * time.Hour)) // every session is gone
+	sb.Env.Registry.RevokeIssuedBefore(sb.Env.Now()) // every session is revoked
 	c := get(t, alice, s3ag.Request{Target: "s3://analytics-data/emea/", ForceNew: true})
 	if got := sb.Env.Stats.Get("s3:GetDataAccess"); got != 3 {
 		t.Fatalf("GetDataAccess calls: %d, want 1 + a refused one + its retry", got)
@@ -339,7 +339,7 @@ func TestExpiredSessionIsRenewedAndRetried(t *testing.T) {
 	alice := loggedIn(t, sb, "alice@example.com", "alice-sandbox-pw")
 	get(t, alice, s3ag.Request{Target: "s3://analytics-data/emea/"})
 	base, _ := alice.CachedCredentials()
-	p, ok := sb.Env.Registry.Get(base.AccessKeyID)
+	p, ok := sb.Env.Registry.Resolve(base.AccessKeyID, base.SessionToken)
 	if !ok {
 		t.Fatal("the session is unknown to the sandbox")
 	}

@@ -151,6 +151,13 @@ func allow(sid string, actions []string, resource any) M {
 	return M{{"Sid", sid}, {"Effect", "Allow"}, {"Action", actions}, {"Resource", resource}}
 }
 
+// withPerson conditions a permission of the identity-enhanced role on the
+// Identity Center user the session carries: without ProvidedContexts (STS
+// allows that to anyone trusted for sts:AssumeRole) it does not apply.
+func withPerson(stmt M) M {
+	return append(stmt, KV{"Condition", M{{"Null", M{{UserIDKey, "false"}}}}})
+}
+
 // servicePolicy is the least-privilege policy of one template service.
 func servicePolicy(svc string) M {
 	arn := func(service, resource string) M {
@@ -186,6 +193,9 @@ func servicePolicy(svc string) M {
 		stmts = []M{allow("QBusinessChat", []string{"qbusiness:Chat", "qbusiness:ChatSync", "qbusiness:ListConversations",
 			"qbusiness:ListMessages", "qbusiness:DeleteConversation", "qbusiness:PutFeedback", "qbusiness:GetChatControlsConfiguration"},
 			arn("qbusiness", "application/*"))}
+	}
+	for i := range stmts {
+		stmts[i] = withPerson(stmts[i])
 	}
 	return M{{"PolicyName", "tip-" + svc}, {"PolicyDocument", policyDoc(stmts...)}}
 }
@@ -240,10 +250,21 @@ func Template(o TemplateOptions) (M, error) {
 		{"Policies", []M{bridgePolicy}},
 	}}}
 
+	// sts:SetContext gets a statement of its own: sts:RequestContextProviders
+	// is a key of SetContext only, so on sts:AssumeRole the condition
+	// would refuse every call.
 	enhancedTrust := policyDoc(M{
-		{"Sid", "TrustBridgeRoleWithIdentityContext"}, {"Effect", "Allow"},
+		{"Sid", "TrustBridgeRole"}, {"Effect", "Allow"},
 		{"Principal", M{{"AWS", getAtt("BridgeRole", "Arn")}}},
-		{"Action", []string{"sts:AssumeRole", "sts:SetContext"}},
+		{"Action", "sts:AssumeRole"},
+	}, M{
+		{"Sid", "BridgeRoleSetsIdentityCenterContextOnly"}, {"Effect", "Allow"},
+		{"Principal", M{{"AWS", getAtt("BridgeRole", "Arn")}}},
+		{"Action", "sts:SetContext"},
+		{"Condition", M{
+			{"ForAllValues:ArnEquals", M{{ContextProvidersKey, IdentityCenterProvider}}},
+			{"Null", M{{ContextProvidersKey, "false"}}},
+		}},
 	})
 	enhancedProps := M{
 		{"RoleName", ref("EnhancedRoleName")},

@@ -135,13 +135,27 @@ func TestTemplateStructure(t *testing.T) {
 
 			et := at(t, res, "EnhancedRole", "Properties", "AssumeRolePolicyDocument", "Statement", 0)
 			if strings.Join(strList(t, at(t, et, "Principal", "AWS", "Fn::GetAtt")), ".") != "BridgeRole.Arn" ||
-				strings.Join(strList(t, at(t, et, "Action")), ",") != "sts:AssumeRole,sts:SetContext" {
+				at(t, et, "Action") != "sts:AssumeRole" || et.(map[string]any)["Condition"] != nil {
 				t.Fatalf("enhanced trust %v", et)
+			}
+			// sts:SetContext only with an Identity Center context.
+			sc := at(t, res, "EnhancedRole", "Properties", "AssumeRolePolicyDocument", "Statement", 1)
+			if strings.Join(strList(t, at(t, sc, "Principal", "AWS", "Fn::GetAtt")), ".") != "BridgeRole.Arn" ||
+				at(t, sc, "Action") != "sts:SetContext" ||
+				at(t, sc, "Condition", "ForAllValues:ArnEquals", "sts:RequestContextProviders") != "arn:aws:iam::aws:contextProvider/IdentityCenter" ||
+				at(t, sc, "Condition", "Null", "sts:RequestContextProviders") != "false" {
+				t.Fatalf("enhanced trust SetContext %v", sc)
 			}
 			pols := at(t, res, "EnhancedRole", "Properties", "Policies").([]any)
 			var names []string
 			for i := range pols {
 				names = append(names, at(t, pols, i, "PolicyName").(string))
+				// Every permission needs a person in the session.
+				for j := range at(t, pols, i, "PolicyDocument", "Statement").([]any) {
+					if at(t, pols, i, "PolicyDocument", "Statement", j, "Condition", "Null", "identitystore:UserId") != "false" {
+						t.Fatalf("policy %d statement %d has no identity condition", i, j)
+					}
+				}
 			}
 			if strings.Join(names, ",") != "tip-athena,tip-redshift-data,tip-s3ag,tip-quicksight,tip-qbusiness" {
 				t.Fatalf("enhanced policies %v", names)
@@ -198,7 +212,7 @@ func TestTemplatePoliciesLintClean(t *testing.T) {
 	check("enhanced trust", at(t, res, "EnhancedRole", "Properties", "AssumeRolePolicyDocument"), KindEnhancedTrust)
 	check("bridge policy", at(t, res, "BridgeRole", "Properties", "Policies", 0, "PolicyDocument"), KindIdentity)
 	for i := range at(t, res, "EnhancedRole", "Properties", "Policies").([]any) {
-		check("enhanced policy", at(t, res, "EnhancedRole", "Properties", "Policies", i, "PolicyDocument"), KindIdentity)
+		check("enhanced policy", at(t, res, "EnhancedRole", "Properties", "Policies", i, "PolicyDocument"), KindEnhanced)
 	}
 }
 

@@ -34,11 +34,15 @@ const (
 	// role: every principal it trusts for sts:AssumeRole must also be
 	// trusted for sts:SetContext.
 	KindEnhancedTrust Kind = "enhanced-trust"
+	// KindEnhanced is a permission policy of the identity-enhanced role:
+	// an identity policy whose statements must work only in
+	// identity-enhanced sessions.
+	KindEnhanced Kind = "enhanced"
 )
 
 // Kinds lists the valid kinds.
 func Kinds() []Kind {
-	return []Kind{KindAuto, KindIdentity, KindResource, KindTrust, KindBridgeTrust, KindEnhancedTrust}
+	return []Kind{KindAuto, KindIdentity, KindResource, KindTrust, KindBridgeTrust, KindEnhancedTrust, KindEnhanced}
 }
 
 // ParseKind validates a kind name ("" is KindAuto).
@@ -51,7 +55,7 @@ func ParseKind(s string) (Kind, error) {
 			return k, nil
 		}
 	}
-	return "", fmt.Errorf("unknown policy kind %q (use auto, identity, resource, trust, bridge-trust or enhanced-trust)", s)
+	return "", fmt.Errorf("unknown policy kind %q (use auto, identity, resource, trust, bridge-trust, enhanced-trust or enhanced)", s)
 }
 
 func (k Kind) isTrust() bool { return k == KindTrust || k == KindBridgeTrust || k == KindEnhancedTrust }
@@ -205,6 +209,12 @@ func (l *linter) run(doc []byte, kind Kind) {
 	if kind.isTrust() {
 		l.trust(stmts, kind)
 	}
+	switch kind {
+	case KindEnhancedTrust:
+		l.setContextProviders(stmts)
+	case KindEnhanced:
+		l.enhancedPermissions(stmts)
+	}
 }
 
 // actions checks each action's shape and service prefix.
@@ -311,8 +321,7 @@ func (l *linter) trust(stmts []*statement, kind Kind) {
 			}
 			for _, p := range append(append([]string{}, st.principals["AWS"]...), st.principals["Service"]...) {
 				if !setContextElsewhere(stmts, p) {
-					l.add(sev, CodeMissingSetContext, st,
-						fmt.Sprintf(`add "sts:SetContext" to the Action of this statement: "Action": ["sts:AssumeRole", "sts:SetContext"]`),
+					l.add(sev, CodeMissingSetContext, st, SetContextStatementFix(p),
 						"%s may assume the role but not set an identity context (sts:SetContext), so identity-enhanced sessions (AssumeRole with ProvidedContexts) are refused with AccessDenied", p)
 				}
 			}
@@ -325,7 +334,7 @@ func (l *linter) trust(stmts []*statement, kind Kind) {
 			"the bridge role does not trust any OIDC provider for sts:AssumeRoleWithWebIdentity")
 	case kind == KindEnhancedTrust && assumeRole == 0:
 		l.add(SeverityError, CodeNoAssumeRole, nil,
-			`add a statement: {"Effect": "Allow", "Principal": {"AWS": "<bridge role ARN>"}, "Action": ["sts:AssumeRole", "sts:SetContext"]}`,
+			`add two statements: {"Effect": "Allow", "Principal": {"AWS": "<bridge role ARN>"}, "Action": "sts:AssumeRole"} and {"Effect": "Allow", "Principal": {"AWS": "<bridge role ARN>"}, "Action": "sts:SetContext", `+SetContextCondition+`}`,
 			"the identity-enhanced role trusts no principal for sts:AssumeRole")
 	}
 }

@@ -16,6 +16,8 @@ func codes(fs []Finding) string {
 	return strings.Join(out, ",")
 }
 
+const setContextCond = `"Condition":{"ForAllValues:ArnEquals":{"sts:RequestContextProviders":"arn:aws:iam::aws:contextProvider/IdentityCenter"},"Null":{"sts:RequestContextProviders":"false"}}`
+
 func TestLint(t *testing.T) {
 	const provider = "arn:aws:iam::123456789012:oidc-provider/idp.example.com/oauth2"
 	cases := []struct {
@@ -48,9 +50,37 @@ func TestLint(t *testing.T) {
 			"warning:missing-set-context"},
 		{"SetContext in another statement", KindEnhancedTrust,
 			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:AssumeRole"},
-			  {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:SetContext"}]}`, ""},
-		{"sts wildcard covers SetContext", KindEnhancedTrust,
-			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:*"}]}`, ""},
+			  {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:SetContext",` + setContextCond + `}]}`, ""},
+		{"sts wildcard covers SetContext, from any provider", KindEnhancedTrust,
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:*"}]}`,
+			"error:set-context-any-provider"},
+		{"SetContext from any provider", KindEnhancedTrust,
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":["sts:AssumeRole","sts:SetContext"]}]}`,
+			"error:set-context-any-provider"},
+		{"SetContext providers without Null", KindEnhancedTrust,
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:AssumeRole"},
+			  {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:SetContext",
+			   "Condition":{"ForAllValues:ArnEquals":{"sts:RequestContextProviders":"arn:aws:iam::aws:contextProvider/IdentityCenter"}}}]}`,
+			"error:set-context-any-provider"},
+		{"SetContext providers with ForAnyValue", KindEnhancedTrust,
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:AssumeRole"},
+			  {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:SetContext",
+			   "Condition":{"ForAnyValue:ArnEquals":{"sts:RequestContextProviders":"arn:aws:iam::aws:contextProvider/IdentityCenter"},"Null":{"sts:RequestContextProviders":"false"}}}]}`,
+			"error:set-context-any-provider"},
+		{"SetContext providers wildcard", KindEnhancedTrust,
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:AssumeRole"},
+			  {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:SetContext",
+			   "Condition":{"ForAllValues:ArnLike":{"sts:RequestContextProviders":"arn:aws:iam::aws:contextProvider/*"},"Null":{"sts:RequestContextProviders":"false"}}}]}`,
+			"error:set-context-any-provider"},
+		{"enhanced permissions without identity condition", KindEnhanced,
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetDataAccess","Resource":"*"},
+			  {"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}`, "error:no-identity-condition"},
+		{"enhanced permissions with IfExists only", KindEnhanced,
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetDataAccess","Resource":"*","Condition":{"StringEqualsIfExists":{"identitystore:UserId":"u-1"}}}]}`,
+			"error:no-identity-condition"},
+		{"enhanced permissions with identity condition", KindEnhanced,
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetDataAccess","Resource":"*","Condition":{"Null":{"identitystore:UserId":"false"}}},
+			  {"Effect":"Allow","Action":"s3:ListCallerAccessGrants","Resource":"*","Condition":{"StringEquals":{"identitystore:UserId":"u-1"}}}]}`, ""},
 		{"denied SetContext does not count", KindEnhancedTrust,
 			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:AssumeRole"},
 			  {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:role/tip-bridge"},"Action":"sts:SetContext"}]}`, "error:missing-set-context"},
@@ -119,7 +149,8 @@ func TestLintDefaultWorld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"tip-bridge": "", "tip-enhanced": "", "tip-no-setcontext": "error:missing-set-context"}
+	want := map[string]string{"tip-bridge": "", "tip-enhanced": "", "tip-no-setcontext": "error:missing-set-context",
+		"quicksight-snapshots": ""}
 	for _, r := range w.IAM.Roles {
 		exp, ok := want[r.Name]
 		if !ok {
@@ -132,8 +163,12 @@ func TestLintDefaultWorld(t *testing.T) {
 		if got := codes(Lint(r.TrustPolicy.JSON, kind)); got != exp {
 			t.Errorf("role %s trust: %s, want %q", r.Name, got, exp)
 		}
+		pkind := KindIdentity
+		if r.Name == "tip-enhanced" {
+			pkind = KindEnhanced
+		}
 		for i, p := range r.Policies {
-			if fs := Lint(p.JSON, KindIdentity); len(fs) > 0 {
+			if fs := Lint(p.JSON, pkind); len(fs) > 0 {
 				t.Errorf("role %s policy %d: %v", r.Name, i, fs)
 			}
 		}
