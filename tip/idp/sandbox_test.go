@@ -503,9 +503,10 @@ func TestRefreshRotation(t *testing.T) {
 		t.Errorf("refreshed claims = %+v (expiry %v, before %v)", second.Claims, second.Expiry, first.Expiry)
 	}
 
-	// The rotated-away token is rejected: log in again. (The sandbox, as
-	// RFC 9700 advises, then revokes the whole login, so the newest token
-	// stops working too.)
+	// Past the IdP's reuse grace window, the rotated-away token is
+	// rejected: log in again. (The sandbox, as RFC 9700 advises, then
+	// revokes the whole login, so the newest token stops working too.)
+	sb.Env.Advance(sandboxidp.DefaultRefreshReuseGrace + time.Second)
 	_, err = idp.Refresh(ctx, cfg, first.RefreshToken)
 	var lr *idp.LoginRequiredError
 	if !errors.Is(err, idp.ErrLoginRequired) || !errors.As(err, &lr) || !strings.Contains(err.Error(), "log in again") ||
