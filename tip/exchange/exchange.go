@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -142,9 +143,26 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 }
 
 // lost reports whether a step's answer was lost in a way that the SDK
-// would retry: the request may or may not have been processed.
+// would retry: no answer, or a server error, so the request may or may
+// not have been processed.
 func (e *StepError) lost() bool {
-	return e.Err != nil && retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(e.Err) == aws.TrueTernary
+	return e.Err != nil && !refused(e.Err) && retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(e.Err) == aws.TrueTernary
+}
+
+// refused reports whether err is an answer with a 4xx status: the service
+// refused the request (authentication, clock skew, throttling, a bad
+// parameter) and did not act on it.
+func refused(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+}
+
+// refusedOnly lets the SDK retry a call only when the service refused it,
+// never when the answer was lost or the service failed midway.
+type refusedOnly struct{ aws.Retryer }
+
+func (r refusedOnly) IsErrorRetryable(err error) bool {
+	return refused(err) && r.Retryer.IsErrorRetryable(err)
 }
 
 // runOnce runs the three calls with one assertion; res is non-nil (with
@@ -180,8 +198,9 @@ func runOnce(ctx context.Context, c Config) (res *Result, err error) {
 		idcCfg.Region = c.IdentityCenterRegion
 	}
 	res.RoundTrips++
-	// Exactly one attempt: the assertion is single-use (see Run).
-	tok, err := ssooidc.NewFromConfig(idcCfg, func(o *ssooidc.Options) { o.Retryer = aws.NopRetryer{} }).
+	// The assertion is single-use (see Run): the SDK may retry only what
+	// Identity Center refused without processing (clock skew, throttling).
+	tok, err := ssooidc.NewFromConfig(idcCfg, func(o *ssooidc.Options) { o.Retryer = refusedOnly{o.Retryer} }).
 		CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
 			ClientId:  aws.String(c.ApplicationArn),
 			GrantType: aws.String(JWTBearerGrant),
