@@ -122,3 +122,24 @@ func TestMarshalRoundTrip(t *testing.T) {
 		t.Fatalf("round trip differs:\n%+v\n%+v", d, back)
 	}
 }
+
+func TestExplainNamesTheDecidingStatement(t *testing.T) {
+	doc := MustParse(`{"Version":"2012-10-17","Statement":[
+		{"Sid":"ReadEmea","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/emea/*","Condition":{"Null":{"identitystore:UserId":"false"}}},
+		{"Sid":"NoApac","Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::b/apac/*"}]}`)
+	x := Explain(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/apac/k"}, doc)
+	if x.Decision != ExplicitDeny || x.Label() != "NoApac" {
+		t.Fatalf("apac: %v %q", x.Decision, x.Label())
+	}
+	x = Explain(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/emea/k", Context: map[string][]string{"identitystore:UserId": {"u1"}}}, doc)
+	if x.Decision != Allow || x.Label() != "ReadEmea" {
+		t.Fatalf("emea with person: %v %q", x.Decision, x.Label())
+	}
+	x = Explain(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/emea/k"}, doc)
+	if x.Decision != ImplicitDeny || x.NearMiss == nil || x.FailedCondition.Key != "identitystore:UserId" {
+		t.Fatalf("emea without person: %+v", x)
+	}
+	if !strings.Contains(x.String(), "ReadEmea") || Explain(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/emea/k"}, doc).Decision != Evaluate(Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/emea/k"}, doc) {
+		t.Fatalf("explanation %q disagrees with Evaluate", x.String())
+	}
+}

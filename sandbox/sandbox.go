@@ -15,9 +15,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/cloudtrail"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
@@ -39,6 +41,12 @@ const (
 type Sandbox struct {
 	Env      *env.Env
 	Endpoint string
+	// Trail records every call as a CloudTrail event (sandbox/cloudtrail).
+	Trail  *cloudtrail.Recorder
+	trails []*cloudtrail.Trail
+	// console is the read-only page at /_sandbox/console (sandbox/console).
+	console     http.Handler
+	consoleOnce sync.Once
 
 	handlers  map[string]http.Handler
 	infos     []func(map[string]any)
@@ -58,6 +66,13 @@ type Options struct {
 	WorldFile string
 	// WorldYAML is a world given inline; it wins over WorldFile.
 	WorldYAML []byte
+	// Events bounds the CloudTrail events kept in memory (default 5000, about 5 KB each).
+	Events int
+	// TrailBucket, when set, receives the events as CloudTrail log files.
+	TrailBucket string
+	// TrustIssuer and Audience make the world trust an external OpenID
+	// issuer for tokens with that audience (see TrustIssuer).
+	TrustIssuer, Audience string
 	// AllowRemote permits a Listen address that is not loopback. The
 	// sandbox hands out administrator keys and passwords; Start refuses to
 	// serve them to the network (ErrRemoteListen) unless this is set.
@@ -84,6 +99,12 @@ func Start(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	endpoint := endpointFor(addr, ln.Addr())
+	if opts.TrustIssuer != "" {
+		if opts, err = trustOptions(opts); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	var w *world.World
 	switch {
 	case len(opts.WorldYAML) > 0:
@@ -105,6 +126,15 @@ func Start(opts Options) (*Sandbox, error) {
 	if opts.MaxObjectSize > 0 {
 		if st, ok := s.Env.Objects.(interface{ SetMaxObjectSize(int64) }); ok {
 			st.SetMaxObjectSize(opts.MaxObjectSize)
+		}
+	}
+	if opts.Events > 0 {
+		s.wireCloudTrail(opts.Events)
+	}
+	if opts.TrailBucket != "" {
+		if _, err := s.StartTrail(opts.TrailBucket, cloudtrail.TrailOptions{}); err != nil {
+			ln.Close()
+			return nil, err
 		}
 	}
 	s.listener = ln
@@ -140,6 +170,7 @@ func New(w *world.World) (*Sandbox, error) {
 	if err := s.wire(); err != nil {
 		return nil, err
 	}
+	s.wireCloudTrail(0)
 	return s, nil
 }
 
@@ -158,6 +189,11 @@ func (s *Sandbox) Close() error {
 		close(s.stopSweep)
 		s.stopSweep = nil
 	}
+	for _, t := range s.trails {
+		t.Close()
+	}
+	s.trails = nil
+	s.stopConsole()
 	if s.server == nil {
 		return nil
 	}
@@ -216,7 +252,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	restartBodyDeadline(r) // an injected delay does not count against the client
-	h.ServeHTTP(w, r)
+	s.serve(svc, h, w, r)
 }
 
 // route picks the service and the protocol used for routing errors.
@@ -244,6 +280,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIdentityStore, awsproto.JSON11
 		case "iam":
 			return SvcIAM, awsproto.Query
+		case "cloudtrail":
+			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
@@ -252,6 +290,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcSSOAdmin, awsproto.JSON11
 		case strings.HasPrefix(t, "AWSIdentityStore."):
 			return SvcIdentityStore, awsproto.JSON11
+		case strings.HasPrefix(t, cloudtrail.TargetPrefix), strings.HasPrefix(t, cloudtrail.ShortTargetPrefix):
+			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	switch {
@@ -339,6 +379,9 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"delays": s.Env.Faults.Snapshot()})
 	default:
+		if s.serveConsole(w, r) {
+			return
+		}
 		writeJSON(w, 404, map[string]any{"error": "unknown control endpoint; try /_sandbox/health, /_sandbox/info, /_sandbox/stats"})
 	}
 }

@@ -49,6 +49,9 @@ type result struct {
 	Concurrency int     `json:"concurrency"`
 }
 
+// sandboxArgs are extra arguments for `tipctl sandbox` (e.g. --record=false).
+var sandboxArgs = flag.String("sandbox-args", "", "extra arguments for `tipctl sandbox`, space-separated (e.g. --record=false)")
+
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long to drive each operation")
 	conc := flag.Int("concurrency", 8, "concurrent workers")
@@ -104,7 +107,7 @@ func run(d time.Duration, conc int, bin string, noMoto bool, jsonOut string) err
 			return fmt.Errorf("build tipctl: %v\n%s", err, out)
 		}
 	}
-	sbCmd := exec.Command(bin, "sandbox", "--listen", "127.0.0.1:0")
+	sbCmd := exec.Command(bin, append([]string{"sandbox", "--listen", "127.0.0.1:0"}, strings.Fields(*sandboxArgs)...)...)
 	stdout, _ := sbCmd.StdoutPipe()
 	sbCmd.Stderr = io.Discard
 	if err := sbCmd.Start(); err != nil {

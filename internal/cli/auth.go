@@ -38,8 +38,8 @@ func newLoginCmd(app *App) *cobra.Command {
 		Long: `Signs in at the profile's IdP with the authorization code flow and PKCE
 (S256): the browser is sent to the IdP and comes back to 127.0.0.1 on a
 random port. Under SSH, on WSL, or on Linux without a display the device flow
-is used instead (--device forces it, --browser forbids it). --no-browser
-prints the URL instead of opening it.
+is used instead, unless BROWSER names the browser to use (--device forces it,
+--browser forbids it). --no-browser prints the URL instead of opening it.
 
 Only the IdP tokens are stored; AWS credentials are minted on first use.
 --verify also runs the whole exchange once.`,
@@ -182,25 +182,13 @@ func newStatusCmd(app *App) *cobra.Command {
 				return failure(err, p.Name)
 			}
 			if app.JSON() {
-				return app.printJSON(s)
+				if err := app.printJSON(s); err != nil {
+					return err
+				}
+				return statusExit(s)
 			}
-			if !s.LoggedIn {
-				fmt.Fprintf(app.text(), "Profile %s: not logged in (run `tipctl auth login --profile %s`).\n", s.Profile, s.Profile)
-				return nil
-			}
-			now := time.Now()
-			fmt.Fprintf(app.text(), "Profile:      %s\nUser:         %s\nIssuer:       %s\n", s.Profile, orDash(s.Email, s.Subject), s.Issuer)
-			fmt.Fprintf(app.text(), "IdP token:    %s (refreshable: %v)\n", until(s.IDTokenExpiry, now), s.CanRefresh)
-			if s.CredentialsUntil != nil {
-				fmt.Fprintf(app.text(), "Credentials:  %s\nSession:      %s\n", until(s.CredentialsUntil, now), s.AssumedRoleArn)
-			} else {
-				fmt.Fprintf(app.text(), "Credentials:  none cached (minted on first use)\n")
-			}
-			fmt.Fprintf(app.text(), "Store:        %s\n", s.Backend)
-			if s.KeyBesideData {
-				fmt.Fprintf(app.text(), "              note: %s\n", store.WeakStoreNote)
-			}
-			return nil
+			printStatus(app, s)
+			return statusExit(s)
 		},
 	}
 }
@@ -290,7 +278,7 @@ stored secrets are corrupt, so it is the way out of a broken store.`,
 
 // idpConfig builds the IdP client configuration of a profile.
 func idpConfig(p *config.Profile, hc *http.Client, getenv func(string) string) idp.Config {
-	c := idp.Config{Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.EffectiveScopes(), RedirectPort: p.RedirectPort,
+	c := idp.Config{Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.EffectiveScopes(), RedirectPort: p.RedirectPort, AuthParams: p.AuthParams,
 		HTTPClient: hc, Endpoints: idp.Endpoints{AuthURL: p.IdP.Authorization, TokenURL: p.IdP.Token, DeviceAuthURL: p.IdP.Device,
 			RevocationURL: p.IdP.Revocation, UserInfoURL: p.IdP.UserInfo, JWKSURL: p.IdP.JWKS}}
 	if d, err := config.Paths(); err == nil {

@@ -11,7 +11,8 @@ import (
 // TestExpiredRefreshTokenAsksToLogInAgain: once the IdP session has expired
 // the credential_process fails with exit code 4, one line telling the user
 // to log in again, and nothing on stdout; the stored login is kept, so
-// `auth status` still works.
+// `auth status` still shows it and says it cannot renew; it exits 4 once
+// nothing is usable without a new login.
 func TestExpiredRefreshTokenAsksToLogInAgain(t *testing.T) {
 	sb := ststest.Sandbox(t, nil)
 	home(t)
@@ -35,7 +36,21 @@ func TestExpiredRefreshTokenAsksToLogInAgain(t *testing.T) {
 		strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 		t.Fatalf("stderr %q", stderr)
 	}
-	if out, _, code := run(t, "auth", "status"); code != 0 || !strings.Contains(out, "alice@example.com") {
+	// status still shows the login and tells the truth about refreshing;
+	// the credentials minted before are still good (this machine's clock
+	// did not move), so the session is usable for now: exit 0.
+	out, _, code = run(t, "auth", "status")
+	if code != ExitOK || !strings.Contains(out, "alice@example.com") || !strings.Contains(out, "refreshable: no, the IdP refused the refresh token") {
 		t.Fatalf("status after the failed refresh: %d %q", code, out)
+	}
+	out, _, code = run(t, "auth", "status", "-o", "json")
+	if code != ExitOK || !strings.Contains(out, `"can_refresh": false`) || !strings.Contains(out, `"usable": true`) || !strings.Contains(out, `"refresh_rejected_at"`) {
+		t.Fatalf("status json after the failed refresh: %d %q", code, out)
+	}
+	// Once those credentials are within the mandatory window, nothing is
+	// usable without a login: exit 4.
+	out, _, code = runAt(t, time.Now().Add(55*time.Minute), "auth", "status")
+	if code != ExitAuth || !strings.Contains(out, "Usable:       no") {
+		t.Fatalf("status with no usable session: %d %q", code, out)
 	}
 }

@@ -183,7 +183,7 @@ func TestBadInputGetsOneLineAndExitCode(t *testing.T) {
 	if _, stderr, code := run(t, "auth", "logout"); code != 0 {
 		t.Fatalf("logout of a corrupt store: %d %q", code, stderr)
 	}
-	if _, _, code := run(t, "auth", "status"); code != 0 {
-		t.Fatalf("status after logout failed")
+	if out, _, code := run(t, "auth", "status"); code != ExitAuth || !strings.Contains(out, "not logged in") {
+		t.Fatalf("status after logout: exit %d %q, want %d and not logged in", code, out, ExitAuth)
 	}
 }

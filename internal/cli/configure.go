@@ -73,6 +73,7 @@ without a terminal, missing values are an error that names them.
 			for k, v := range values {
 				merged[k] = v
 			}
+			switchBridge(merged, values)
 			p, missing, err := config.BuildProfile(provider, merged)
 			if err != nil {
 				return Errorf(ExitConfig, "", "%v", err)
@@ -171,10 +172,15 @@ func prompt(app *App, values map[string]string, missing []string) error {
 
 func newConfigureSandboxCmd(app *App) *cobra.Command {
 	var endpoint string
+	var force bool
 	cmd := &cobra.Command{
-		Use:   "sandbox [--endpoint URL]",
+		Use:   "sandbox [--endpoint URL] [--force]",
 		Short: "Write a complete profile for a running sandbox",
-		Args:  cobra.NoArgs,
+		Long: `Writes a profile for a running sandbox from its /_sandbox/info. An existing
+sandbox profile of the same name is updated; any other profile is never
+replaced without --force, and then config.yaml is first copied to
+config.yaml.bak.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if endpoint == "" {
 				endpoint = "http://" + DefaultSandboxListen
@@ -191,6 +197,9 @@ func newConfigureSandboxCmd(app *App) *cobra.Command {
 			if err != nil {
 				return configError(err)
 			}
+			if err := guardOverwrite(app, cfg, p, force); err != nil {
+				return err
+			}
 			if err := saveProfile(cfg, p); err != nil {
 				return err
 			}
@@ -198,6 +207,7 @@ func newConfigureSandboxCmd(app *App) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&endpoint, "endpoint", "", "sandbox URL (default http://"+DefaultSandboxListen+")")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing non-sandbox profile of that name (config.yaml is backed up first)")
 	return cmd
 }
 

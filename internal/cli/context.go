@@ -50,6 +50,9 @@ func (a *App) loadConfigProfile() (*config.Config, *config.Profile, error) {
 	if err != nil {
 		return nil, nil, configError(err)
 	}
+	if err := a.applyDuration(p); err != nil {
+		return nil, nil, err
+	}
 	return cfg, p, nil
 }
 
@@ -101,9 +104,11 @@ func (a *App) manager(p *config.Profile) (*session.Manager, error) {
 		return nil, err
 	}
 	return &session.Manager{
-		Profile: p, Vault: v, HTTP: hc, Getenv: a.Getenv,
-		IdP:  &session.OIDC{Config: idpConfig(p, hc, a.Getenv)},
-		Warn: func(format string, args ...any) { a.say(format, args...) },
+		Profile: p, Vault: v, HTTP: hc, Getenv: a.Getenv, Now: clock,
+		MinLifetime: minLifetime(a.duration),
+		Ambient:     a.ambientCredentials(p),
+		IdP:         &session.OIDC{Config: idpConfig(p, hc, a.Getenv)},
+		Warn:        func(format string, args ...any) { a.say(format, args...) },
 	}, nil
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -119,19 +121,23 @@ func runDiag(cmd *cobra.Command, app *App, o diagOptions) error {
 		return Errorf(ExitConfig, "", "%v", err)
 	}
 	in.AWS, in.HTTPClient = cfg, hc
+	if t, err := storedTokens(stored); err == nil && t.RefreshToken != "" {
+		in.RenewsToken = true
+	}
 	if !o.noE2E && token != "" {
 		app.say("tipctl diag: the dry run at the end exchanges the token with Identity Center (once only); --no-e2e leaves it unused")
 	}
 	rep := diag.Run(cmd.Context(), in)
+	renewed := false
 	if rep.Summary.TokenConsumed && stored != nil {
-		diagReplaceStoredToken(cmd.Context(), app, stored)
+		renewed = diagReplaceStoredToken(cmd.Context(), app, stored)
 	}
 	if app.JSON() {
 		if err := app.printJSON(rep); err != nil {
 			return err
 		}
 	} else {
-		writeDiagText(app.Stdout, rep, diagColor(app))
+		writeDiagText(app.Stdout, rep, diagColor(app), renewed)
 	}
 	if rep.Failed() {
 		return &Error{Code: ExitFailure, Msg: fmt.Sprintf("diag: %d check(s) failed, the first is %s", rep.Summary.Fail, rep.Summary.FirstFailure),
@@ -167,11 +173,12 @@ func diagStoredToken(ctx context.Context, app *App, p *config.Profile) (string, 
 
 // diagReplaceStoredToken leaves the stored session usable after the dry
 // run exchanged its id_token: it refreshes the token through the IdP, or
-// marks it used so the next credentials ask for a new login.
-func diagReplaceStoredToken(ctx context.Context, app *App, m *session.Manager) {
+// marks it used so the next credentials ask for a new login. It reports
+// whether the stored login is usable again.
+func diagReplaceStoredToken(ctx context.Context, app *App, m *session.Manager) bool {
 	if _, err := m.RefreshIdP(ctx); err == nil {
-		app.say("tipctl diag: the dry run used the stored id_token; refreshed it through the IdP")
-		return
+		app.say("tipctl diag: the dry run used the stored id_token; refreshed it through the IdP, so the login works as before")
+		return true
 	}
 	t, err := m.Tokens()
 	if err == nil {
@@ -182,6 +189,15 @@ func diagReplaceStoredToken(ctx context.Context, app *App, m *session.Manager) {
 		app.say("tipctl diag: the dry run used the stored id_token and it could not be replaced (%v)", err)
 	}
 	app.say("tipctl diag: the dry run used the stored id_token; log in again: tipctl auth login --profile %s", m.Profile.Name)
+	return false
+}
+
+// storedTokens are the stored login's tokens, when diag uses one.
+func storedTokens(m *session.Manager) (*session.Tokens, error) {
+	if m == nil {
+		return nil, errors.New("no stored login")
+	}
+	return m.Tokens()
 }
 
 // diagProfile returns the selected profile when there is one; diag also
@@ -201,7 +217,9 @@ func diagCredentials(cmd *cobra.Command, app *App, accessKey, secretKey, sharedP
 	if accessKey != "" && secretKey != "" {
 		return credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""), nil
 	}
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region)}
+	// No SDK log lines on stderr: a missing credential is reported once,
+	// as the aws.credentials result.
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region), awsconfig.WithLogger(logging.Nop{})}
 	if p := genFirstNonEmpty(app.Getenv("AWS_PROFILE"), sharedProfile); p != "" {
 		opts = append(opts, awsconfig.WithSharedConfigProfile(p))
 	}
@@ -227,7 +245,9 @@ func diagColor(app *App) bool {
 var statusColor = map[diag.Status]string{diag.Pass: "\x1b[32m", diag.Warn: "\x1b[33m", diag.Fail: "\x1b[1;31m", diag.Skip: "\x1b[36m"}
 
 // writeDiagText prints the report as a checklist.
-func writeDiagText(w io.Writer, rep *diag.Report, color bool) {
+// renewed says the stored login was refreshed after the dry run used its
+// token, so nothing needs to be done about it.
+func writeDiagText(w io.Writer, rep *diag.Report, color, renewed bool) {
 	width := 0
 	for _, c := range rep.Checks {
 		width = max(width, len(c.ID))
@@ -259,7 +279,7 @@ func writeDiagText(w io.Writer, rep *diag.Report, color bool) {
 		line += " — the chain works"
 	}
 	fmt.Fprintln(w, line)
-	if s.TokenConsumed {
+	if s.TokenConsumed && !renewed {
 		fmt.Fprintln(w, "The dry run exchanged the token with Identity Center, which accepts it once: log in again before using it.")
 	}
 }

@@ -89,15 +89,22 @@ func (o *s3agOptions) args() []string {
 
 func newExecCmd(app *App) *cobra.Command {
 	var region string
+	var useEnv bool
 	var sa s3agOptions
 	cmd := &cobra.Command{
-		Use:   "exec [--profile P] [--s3ag S3_URI --permission READ|WRITE|READWRITE] [--] [CMD [ARGS...]]",
+		Use:   "exec [--profile P] [--env] [--s3ag S3_URI --permission READ|WRITE|READWRITE] [--] [CMD [ARGS...]]",
 		Short: "Run a command with identity-enhanced credentials in its environment",
-		Long: `Runs CMD with the profile's identity-enhanced credentials in its environment:
-AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
-AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION; for a sandbox
-profile also AWS_ENDPOINT_URL, so the AWS CLI and SDKs call the sandbox.
-Without CMD it starts $SHELL.
+		Long: `Runs CMD with the profile's identity-enhanced credentials. By default they are
+served to it by a credential server on the loopback, over the container
+credentials protocol the AWS SDKs and the AWS CLI speak
+(AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN, as
+aws-vault exec --ecs-server does): the SDKs fetch fresh credentials before the
+old ones expire, so a long-running command keeps working. --env puts
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and
+AWS_CREDENTIAL_EXPIRATION in its environment instead (for tools that read only
+those; they do not renew). Either way the command gets AWS_REGION and
+AWS_DEFAULT_REGION, and for a sandbox profile AWS_ENDPOINT_URL, so the AWS CLI
+and SDKs call the sandbox. Without CMD it starts $SHELL.
 
   tipctl exec -- aws s3 ls s3://analytics-data/emea/
   tipctl exec --s3ag s3://analytics-data/emea/ --permission READ -- aws s3 cp s3://analytics-data/emea/q1.csv .
@@ -113,11 +120,7 @@ inside another one.
 stdin, stdout and stderr are the command's own. SIGINT, SIGTERM, SIGHUP,
 SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are passed on (a Ctrl-C at the terminal
 reaches the command directly, once), and tipctl exits with the command's exit
-code: 128+N when it was killed by signal N, 127 when it does not exist.
-
-The credentials are not renewed while the command runs (they last the
-profile's enhanced_session_seconds). For long-running programs use
-` + "`tipctl serve --exec`" + `, whose credential server the SDKs poll and refresh from.`,
+code: 128+N when it was killed by signal N, 127 when it does not exist.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := sa.check(cmd); err != nil {
 				return err
@@ -132,6 +135,14 @@ profile's enhanced_session_seconds). For long-running programs use
 			creds, err := execCredentials(cmd, m, sa)
 			if err != nil {
 				return err
+			}
+			if !useEnv {
+				argv := args
+				if len(argv) == 0 {
+					argv = []string{defaultShell(app)}
+					app.say("tipctl: starting %s with the renewing credentials of profile %s; exit it to leave", argv[0], p.Name)
+				}
+				return execServed(cmd, app, p, m, sa, region, argv)
 			}
 			env := childEnv(app, p, region)
 			env = setEnv(env, "AWS_ACCESS_KEY_ID", creds.AccessKeyID)
@@ -150,7 +161,8 @@ profile's enhanced_session_seconds). For long-running programs use
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
-	cmd.Flags().StringVar(&region, "region", "", "AWS_REGION for the command (default: the profile's region)")
+	cmd.Flags().BoolVar(&useEnv, "env", false, "put the credentials in the command's environment (AWS_ACCESS_KEY_ID, ...) instead; they do not renew")
+	cmd.Flags().StringVar(&region, "region", "", "AWS_REGION for the command (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)")
 	sa.register(cmd)
 	return cmd
 }
@@ -200,10 +212,7 @@ func childEnv(app *App, p *config.Profile, region string) []string {
 			}
 		}
 	}
-	if region == "" {
-		region = p.Region
-	}
-	if region != "" {
+	if region = childRegion(app, region, p); region != "" {
 		env = setEnv(env, "AWS_REGION", region)
 		env = setEnv(env, "AWS_DEFAULT_REGION", region)
 	}

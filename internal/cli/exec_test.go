@@ -181,7 +181,7 @@ func TestExecAWSCLI(t *testing.T) {
 func envOf(t *testing.T, args ...string) map[string]string {
 	t.Helper()
 	script := `for v in AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_PROFILE AWS_DEFAULT_PROFILE AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_WEB_IDENTITY_TOKEN_FILE TIPCTL_EXEC_PROFILE; do eval "printf '%s=%s\n' $v \"\${$v-<unset>}\""; done`
-	out, stderr, code := run(t, append(append([]string{"exec"}, args...), "--", "sh", "-c", script)...)
+	out, stderr, code := run(t, append(append([]string{"exec", "--env"}, args...), "--", "sh", "-c", script)...)
 	if code != 0 {
 		t.Fatalf("exec: %d %s", code, stderr)
 	}

@@ -154,9 +154,13 @@ func newGenerateAWSConfigCmd(app *App) *cobra.Command {
 		Use:   "aws-config [--profile P]",
 		Short: "Print the ~/.aws/config section that gets credentials from tipctl (credential_process)",
 		Long: `Prints an AWS CLI profile whose credentials come from tipctl's credential_process:
-the AWS CLI and every SDK then act with identity-enhanced credentials. Append it
-to ~/.aws/config. The region and, for the sandbox, endpoint_url come from the
-tipctl profile.`,
+the AWS CLI and every SDK then act with identity-enhanced credentials. The region
+and, for the sandbox, endpoint_url come from the tipctl profile.
+
+The AWS profile is named after the tipctl profile, except that the tipctl
+profile "default" becomes [profile tipctl]: [default] is written only when
+asked for with --aws-profile default. ` + "`tipctl configure aws-profile NAME`" + ` writes
+the section into ~/.aws/config for you, showing the change first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, name, err := setupProfile(app)
@@ -168,6 +172,9 @@ tipctl profile.`,
 			}
 			if command == "" {
 				command = credentialCommand() + " auth get-iam-credentials --profile " + quoteArg(name)
+			}
+			if awsProfile == "" && name == config.DefaultProfile {
+				awsProfile = "tipctl" // never [default] unless asked for
 			}
 			s, err := setup.AWSConfigSnippet(setup.AWSConfigOptions{Profile: name, AWSProfile: awsProfile, Region: p.Region,
 				EndpointURL: p.EndpointURL, Command: command})

@@ -25,7 +25,7 @@ var exitCodes = []struct {
 	{ExitBusy, "busy", "another tipctl process held a lock for too long"},
 	{ExitCannotRun, "cannot-run", "exec: the command was found but could not be started"},
 	{ExitNotFound, "not-found", "exec: the command does not exist"},
-	{ExitInterrupted, "interrupted", "interrupted (Ctrl-C)"},
+	{ExitInterrupted, "interrupted", "interrupted (Ctrl-C); 143 when stopped by SIGTERM"},
 }
 
 func exitCodesHelp() string {
@@ -40,7 +40,8 @@ prefixed "tipctl: ", with the fix to try.
 	b.WriteString(`
 ` + "`tipctl exec`" + ` and ` + "`tipctl serve --exec`" + ` exit with the command's own exit code, and
 with 128+N when signal N killed it (130 for SIGINT, 143 for SIGTERM), so
-scripts see the command's status, not tipctl's.`)
+scripts see the command's status, not tipctl's. The servers (` + "`tipctl sandbox`" + `,
+` + "`tipctl serve`" + `) stop cleanly with 0 on Ctrl-C or SIGTERM, their normal way to stop.`)
 	return b.String()
 }
 

@@ -114,3 +114,17 @@ func TestIAMLintPolicyEnhancedRole(t *testing.T) {
 		t.Fatalf("fixed permissions: exit %d %s", r.code, r.stdout)
 	}
 }
+
+// TestIAMLintMisspelledAction: the linter knows every action name of the
+// Service Authorization Reference, and the catalog its services.
+func TestIAMLintMisspelledAction(t *testing.T) {
+	dtIsolate(t)
+	r := dtRun(t, nil, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObjekt","Resource":"*"}]}`, "iam", "lint-policy", "-")
+	if r.code != ExitFailure || !strings.Contains(r.stdout, "unknown-action") || !strings.Contains(r.stdout, "did you mean s3:GetObject?") {
+		t.Fatalf("s3:GetObjekt: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = dtRun(t, nil, "", "iam", "services", "--search", "kafka-cluster")
+	if r.code != ExitOK || !strings.Contains(r.stdout, "kafka-cluster") {
+		t.Fatalf("iam services --search kafka-cluster: %d %s", r.code, r.stdout)
+	}
+}

@@ -51,7 +51,7 @@ func TestLogoutWinsOverARefresh(t *testing.T) {
 	}
 	sb.Env.Faults.SetDelay("sts", 0)
 
-	if out, _, code := run(t, "auth", "status"); code != 0 || !strings.Contains(out, "not logged in") {
+	if out, _, code := run(t, "auth", "status"); code != ExitAuth || !strings.Contains(out, "not logged in") {
 		t.Fatalf("status after logout: %d %q", code, out)
 	}
 	if out, stderr, code := run(t, "auth", "get-iam-credentials"); code != ExitAuth || out != "" {
@@ -89,7 +89,7 @@ func TestLogoutWipesAnUndecryptableStore(t *testing.T) {
 				t.Fatalf("logout of a broken store: %d %q %q", code, out, stderr)
 			}
 			t.Setenv(store.EnvPassphrase, "")
-			if out, stderr, code := run(t, "auth", "status"); code != 0 || !strings.Contains(out, "not logged in") {
+			if out, stderr, code := run(t, "auth", "status"); code != ExitAuth || !strings.Contains(out, "not logged in") {
 				t.Fatalf("status after the wipe: %d %q %q", code, out, stderr)
 			}
 		})

@@ -550,12 +550,14 @@ printed on stdout (JSON with --output json).`,
 			if err != nil {
 				return err
 			}
+			progress, stopProgress := app.liveProgress()
 			res, err := quicksight.Snapshot(ctx, quicksight.SnapshotRequest{
 				AWS: e.base, Session: v.creds, Admin: e.admin, AccountID: v.account, Dashboard: o.dashboard,
 				Selection: quicksight.Selection{Sheets: o.sheets, Visuals: o.visuals, Formats: formats},
 				Params:    o.params, Input: in, JobID: o.jobID, Bucket: o.bucket, Prefix: o.prefix, OutDir: o.out,
-				NoWait: o.noWait, Progress: app.progress(), Notes: app.Stderr,
+				NoWait: o.noWait, Progress: progress, Notes: app.Stderr,
 			})
+			stopProgress()
 			if res != nil && (err == nil || len(res.Jobs) > 0) {
 				if perr := qsPrintSnapshot(app, res, v, o.noWait); perr != nil {
 					return perr

@@ -9,10 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -66,6 +65,9 @@ type App struct {
 	Output  string
 	Debug   bool
 	NoColor bool
+
+	// duration is --duration of the commands that mint credentials.
+	duration time.Duration
 }
 
 // commandGroups are added to the root by each command file's init.
@@ -113,6 +115,7 @@ Start offline with:  tipctl demo`,
 		root.AddCommand(f(app))
 	}
 	addCompletions(root)
+	finishTree(app, root)
 	sort.Slice(root.Commands(), func(i, j int) bool { return root.Commands()[i].Name() < root.Commands()[j].Name() })
 	return root
 }
@@ -120,7 +123,7 @@ Start offline with:  tipctl demo`,
 // Main runs tipctl with args and returns the exit code.
 func Main(args []string) int {
 	app := &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	return Run(ctx, app, args)
 }
@@ -136,6 +139,10 @@ func Run(ctx context.Context, app *App, args []string) int {
 	code := exitCode(ctx, err)
 	if e := (*Error)(nil); errors.As(err, &e) && e.Msg == "" {
 		return code // nothing to say: e.g. the exit status of a command run by exec
+	}
+	if sig, ok := interrupted(ctx); ok {
+		fmt.Fprintln(app.Stderr, "tipctl: "+sig.message())
+		return sig.code()
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintln(app.Stderr, "tipctl: "+Sanitize(msg))

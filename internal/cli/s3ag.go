@@ -27,6 +27,7 @@ behind the identity-enhanced session (their Identity Center user and groups).`,
 func newS3agGetCmd(app *App) *cobra.Command {
 	var req s3ag.Request
 	var duration int
+	var lifetime time.Duration
 	cmd := &cobra.Command{
 		Use:   "get-data-access S3_URI",
 		Short: "Print S3 Access Grants credentials for an S3 prefix as credential_process JSON",
@@ -56,8 +57,14 @@ The account is the identity-enhanced session's unless --account-id is given.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Target = args[0]
+			if lifetime != 0 {
+				if err := checkDuration(lifetime); err != nil {
+					return err
+				}
+				duration = int(lifetime / time.Second)
+			}
 			if duration < 0 || duration > s3ag.MaxDurationSeconds {
-				return Errorf(ExitUsage, fmt.Sprintf("use --duration-seconds %d-%d", s3ag.MinDurationSeconds, s3ag.MaxDurationSeconds), "--duration-seconds %d is out of range", duration)
+				return Errorf(ExitUsage, "use --duration from 15m to 12h, such as 1h", "--duration-seconds %d is out of range", duration)
 			}
 			req.DurationSeconds = int32(duration)
 			if _, err := s3ag.ParseS3URI(req.Target); err != nil {
@@ -78,7 +85,9 @@ The account is the identity-enhanced session's unless --account-id is given.`,
 	f.StringVar(&req.Permission, "permission", s3ag.Read, "READ, WRITE or READWRITE")
 	f.StringVar(&req.Privilege, "privilege", s3ag.PrivilegeDefault, "Default (scoped to the matched grant) or Minimal (scoped to the target)")
 	f.StringVar(&req.TargetType, "target-type", "", "Object when S3_URI names one object")
-	f.IntVar(&duration, "duration-seconds", 0, "lifetime of new credentials, 900-43200 (default: S3 Access Grants' 3600)")
+	f.DurationVar(&lifetime, "duration", 0, "lifetime of new credentials, 15m to 12h (default: S3 Access Grants' 1h)")
+	f.IntVar(&duration, "duration-seconds", 0, "lifetime of new credentials in seconds, 900-43200")
+	_ = f.MarkHidden("duration-seconds") // the older spelling, still accepted
 	f.StringVar(&req.AccountID, "account-id", "", "account of the Access Grants instance (default: the session's)")
 	f.BoolVar(&req.ForceNew, "force-new", false, "get new credentials even if cached ones cover the request")
 	_ = cmd.RegisterFlagCompletionFunc("permission", cobra.FixedCompletions([]string{s3ag.Read, s3ag.Write, s3ag.ReadWrite}, cobra.ShellCompDirectiveNoFileComp))

@@ -17,9 +17,11 @@ const DefaultSandboxListen = "127.0.0.1:4577"
 func init() { register(newSandboxCmd) }
 
 func newSandboxCmd(app *App) *cobra.Command {
-	var listen, worldFile string
-	var allowRemote bool
+	var listen, worldFile, trailBucket string
+	var trust trustFlags
+	var allowRemote, trail, record bool
 	var maxObject int64
+	var events int
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the local emulator of the IdP, Identity Center, STS, S3, Access Grants and QuickSight",
@@ -32,18 +34,35 @@ Control endpoints: /_sandbox/health, /_sandbox/info, /_sandbox/stats,
 /_sandbox/clock, /_sandbox/faults. They answer only to a loopback Host, and a
 POST or DELETE must carry the header X-Tipctl-Sandbox: 1.
 
+The console (live CloudTrail timeline, TIP chains, who can access what) is at
+/_sandbox/console, read-only. Every call is recorded as a CloudTrail event
+(CloudTrail LookupEvents answers; --events bounds how many are kept); with
+--trail they are also delivered as CloudTrail log files into a sandbox bucket.
+
 The sandbox listens on loopback only (127.0.0.1, [::1] or localhost): it
 hands out administrator keys and passwords. Another address needs
 --allow-remote.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := trust.check(); err != nil {
+				return err
+			}
 			if allowRemote && !sandbox.IsLoopbackListen(listen) {
 				app.say("tipctl sandbox: WARNING: listening on %s, beyond this machine: anyone who can reach it gets the administrator keys and every user's password (/_sandbox/info stays loopback-only, but test/test is well known)", listen)
 			}
-			sb, err := startSandbox(sandbox.Options{Listen: listen, WorldFile: worldFile, AllowRemote: allowRemote, MaxObjectSize: maxObject})
+			if events < 0 {
+				return Errorf(ExitUsage, "give a positive number, e.g. --events 5000", "--events must be positive")
+			}
+			opts := sandbox.Options{Listen: listen, WorldFile: worldFile, AllowRemote: allowRemote, MaxObjectSize: maxObject, Events: events,
+				TrustIssuer: trust.issuer, Audience: trust.audience}
+			if trail || cmd.Flags().Changed("trail-bucket") {
+				opts.TrailBucket = trailBucket
+			}
+			sb, err := startSandbox(opts)
 			if err != nil {
 				return err
 			}
+			sb.Trail.SetEnabled(record)
 			defer sb.Close()
 			if app.JSON() {
 				_ = app.printJSON(map[string]string{"endpoint": sb.URL()})
@@ -57,9 +76,14 @@ hands out administrator keys and passwords. Another address needs
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", DefaultSandboxListen, "address to listen on (127.0.0.1:0 picks a free port)")
+	cmd.Flags().BoolVar(&trail, "trail", false, "deliver CloudTrail log files (AWSLogs/…/CloudTrail/…json.gz) into the trail bucket")
+	cmd.Flags().StringVar(&trailBucket, "trail-bucket", "tipctl-sandbox-trail", "bucket for --trail (created when missing)")
+	cmd.Flags().BoolVar(&record, "record", true, "record calls as CloudTrail events (--record=false for benchmarks without the recorder)")
+	cmd.Flags().IntVar(&events, "events", 0, "CloudTrail events kept in memory (default 5000, about 5 KB each); older ones are dropped")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address that is not loopback (the sandbox's keys and passwords become reachable from the network)")
 	cmd.Flags().Int64Var(&maxObject, "max-object-size", 0, "largest S3 object or upload body, in bytes (default 1 GiB)")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")
+	trust.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "world",
 		Short: "Print the default world as YAML, to copy and edit",

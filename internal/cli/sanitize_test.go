@@ -88,7 +88,7 @@ func TestStatusEscapesClaims(t *testing.T) {
 	}
 	for _, args := range [][]string{{"auth", "status"}, {"auth", "status", "-o", "json"}} {
 		out, stderr, code := run(t, args...)
-		if code != 0 {
+		if code != 0 && code != ExitAuth { // 4: the fake login cannot be refreshed
 			t.Fatalf("%v: %d %s", args, code, stderr)
 		}
 		if strings.ContainsAny(out, "\x1b\r\u009b") {

@@ -89,7 +89,7 @@ default) and stops cleanly on Ctrl-C or SIGTERM.`,
 				return err
 			}
 			vars := [][2]string{{"AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL()}, {"AWS_CONTAINER_AUTHORIZATION_TOKEN", srv.Token()}}
-			if r := orDefault(region, p.Region); r != "" {
+			if r := childRegion(app, region, p); r != "" {
 				vars = append(vars, [2]string{"AWS_REGION", r})
 			}
 			if p.EndpointURL != "" {
@@ -120,7 +120,7 @@ default) and stops cleanly on Ctrl-C or SIGTERM.`,
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:0", "loopback address to listen on")
 	f.StringVar(&execLine, "exec", "", "run this command line (with sh -c) with the server's variables, then stop")
-	f.StringVar(&region, "region", "", "AWS_REGION to print or give the command (default: the profile's region)")
+	f.StringVar(&region, "region", "", "AWS_REGION to print or give the command (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)")
 	return cmd
 }
 

@@ -128,3 +128,9 @@ func (p *Principal) RequestContext(extra map[string][]string) map[string][]strin
 func (p *Principal) Evaluate(action, resource string, extra map[string][]string) iampolicy.Decision {
 	return iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Context: p.RequestContext(extra)}, p.Policies...)
 }
+
+// Explain is Evaluate with the statement that decided (for CloudTrail's
+// record of a refusal): the same evaluation, with p's own condition keys.
+func (p *Principal) Explain(action, resource string, extra map[string][]string) iampolicy.Explanation {
+	return iampolicy.Explain(iampolicy.Request{Action: action, Resource: resource, Context: p.RequestContext(extra)}, p.Policies...)
+}

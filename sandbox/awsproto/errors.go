@@ -97,10 +97,17 @@ type s3ControlError struct {
 	HostID    string   `xml:"HostId"`
 }
 
+// ErrorRecorder is implemented by a ResponseWriter that records calls
+// (sandbox/cloudtrail): WriteError reports each modeled error to it.
+type ErrorRecorder interface{ RecordError(code, message string) }
+
 // WriteError writes e in protocol p's error shape.
 func WriteError(w http.ResponseWriter, p Protocol, e *Error, requestID string) {
 	if e.Status == 0 {
 		e.Status = http.StatusBadRequest
+	}
+	if rec, ok := w.(ErrorRecorder); ok {
+		rec.RecordError(e.Code, e.Message)
 	}
 	SetRequestIDHeaders(w, p, requestID)
 	h := w.Header()

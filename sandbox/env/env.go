@@ -13,6 +13,7 @@ import (
 	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/iam"
 	"github.com/tipctl/tipctl/sandbox/jwtverify"
 	"github.com/tipctl/tipctl/sandbox/world"
@@ -95,6 +96,7 @@ func (e *Env) Authenticate(r *http.Request, body []byte, opt awsproto.VerifyOpti
 	if p == nil {
 		return nil, awsproto.Errorf(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
+	callctx.SetPrincipal(r.Context(), p)
 	return p, nil
 }
 

@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"sort"
@@ -8,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 )
 
 // APIVersion is the awsQuery Version IAM accepts.
@@ -43,6 +46,7 @@ type request struct {
 	action string
 	form   url.Values
 	caller *auth.Principal
+	ctx    context.Context
 }
 
 var iamOperations = map[string]func(*Service, *request) (any, *awsproto.Error){
@@ -109,7 +113,7 @@ func (s *Service) serve(r *http.Request) (string, any, *awsproto.Error) {
 	if e != nil {
 		return "", nil, e
 	}
-	res, e := op(s, &request{action: action, form: form, caller: caller})
+	res, e := op(s, &request{action: action, form: form, caller: caller, ctx: r.Context()})
 	return action, res, e
 }
 
@@ -124,8 +128,12 @@ func (s *Service) authorize(req *request, resource string) *awsproto.Error {
 	if c.IsSession() {
 		arn = c.RoleArn
 	}
-	if c.Allowed(action, resource, map[string][]string{"aws:PrincipalArn": {arn}, "aws:PrincipalAccount": {c.AccountID}}) {
+	x := c.Explain(action, resource, map[string][]string{"aws:PrincipalArn": {arn}, "aws:PrincipalAccount": {c.AccountID}})
+	if x.Decision == iampolicy.Allow {
 		return nil
+	}
+	if req.ctx != nil {
+		callctx.Deny(req.ctx, callctx.IdentityPolicy(c, action, resource, x))
 	}
 	return awsproto.AccessDenied("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
 		c.Arn, action, resource, action)

@@ -14,6 +14,7 @@ import (
 	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/jwtverify"
 )
@@ -81,9 +82,11 @@ func (h *OIDC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/token" && r.Method == http.MethodPost && r.URL.Query().Get("aws_iam") == "t":
 		h.env.Stats.Inc("sso-oauth:CreateTokenWithIAM")
+		callctx.SetOperation(r.Context(), "CreateTokenWithIAM")
 		res, e = h.createTokenWithIAM(r)
 	case r.URL.Path == "/token" && r.Method == http.MethodPost:
 		h.env.Stats.Inc("sso-oauth:CreateToken")
+		callctx.SetOperation(r.Context(), "CreateToken")
 		e = oidcError("InvalidClientException", "the sandbox registers no public OIDC clients, so CreateToken has no valid clientId; "+
 			"use CreateTokenWithIAM (POST /token?aws_iam=t) with an application ARN")
 	default:
@@ -154,6 +157,8 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 		"aws:CurrentTime":      {now.Format(time.RFC3339)},
 	}
 	if !caller.Admin && !caller.Allowed(ActionCreateTokenWithIAM, req.ClientID, cond) {
+		callctx.Deny(r.Context(), callctx.IdentityPolicy(caller, ActionCreateTokenWithIAM, req.ClientID,
+			caller.Explain(ActionCreateTokenWithIAM, req.ClientID, cond)))
 		return nil, oidcError("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s",
 			caller.Arn, ActionCreateTokenWithIAM, awsproto.Truncate(req.ClientID, 256))
 	}
@@ -164,6 +169,8 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	}
 	if app.Actor == nil || app.Actor.Evaluate(iampolicy.Request{Action: ActionCreateTokenWithIAM, Resource: app.Arn,
 		Caller: caller.Caller(), Context: cond}) != iampolicy.Allow {
+		x := iampolicy.Explain(iampolicy.Request{Action: ActionCreateTokenWithIAM, Resource: app.Arn, Caller: caller.Caller(), Context: cond}, app.Actor)
+		callctx.Deny(r.Context(), callctx.Policy("application-actor-policy", app.Arn, ActionCreateTokenWithIAM, app.Arn, x))
 		return nil, oidcError("AccessDeniedException", "%s is not allowed to call %s by the actor policy of application %s",
 			caller.Arn, ActionCreateTokenWithIAM, app.Name)
 	}
@@ -174,7 +181,7 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	case GrantJWTBearer:
 		return h.jwtBearer(r.Context(), app, &req, now)
 	case GrantRefreshToken:
-		return h.refresh(app, &req, now)
+		return h.refresh(r.Context(), app, &req, now)
 	case GrantAuthorizationCode, GrantTokenExchange:
 		return nil, oidcError("UnsupportedGrantTypeException", "the sandbox does not support the %s grant; use %s or %s",
 			req.GrantType, GrantJWTBearer, GrantRefreshToken)
@@ -238,6 +245,11 @@ func (h *OIDC) jwtBearer(ctx context.Context, app *Application, req *createToken
 			tti.ClaimAttributePath, tti.Name, tti.IdentityStoreAttributePath)
 	}
 	users := h.state.UsersMatching(tti.IdentityStoreAttributePath, value)
+	if len(users) == 0 {
+		if u := h.state.provisionFromToken(tti, claims.Raw, value); u != nil {
+			users = []*User{u}
+		}
+	}
 	switch len(users) {
 	case 0:
 		return nil, oidcError("InvalidGrantException", "no Identity Center user has %s = %q (trusted token issuer %s maps the %q claim to it)",
@@ -248,7 +260,7 @@ func (h *OIDC) jwtBearer(ctx context.Context, app *Application, req *createToken
 			len(users), tti.IdentityStoreAttributePath, awsproto.Truncate(value, 128))
 	}
 	user := users[0]
-	if e := checkAssigned(app, user); e != nil {
+	if e := checkAssigned(ctx, app, user); e != nil {
 		return nil, e
 	}
 	scopes, e := grantScopes(app.Scopes, req.Scope)
@@ -339,8 +351,10 @@ func claimValue(raw map[string]any, path string) (string, bool) {
 	return s, ok && s != ""
 }
 
-func checkAssigned(app *Application, u *User) *awsproto.Error {
+func checkAssigned(ctx context.Context, app *Application, u *User) *awsproto.Error {
 	if app.AssignmentRequired && !app.Assigned(u) {
+		callctx.Deny(ctx, callctx.Decision{Kind: "application-assignment", Action: ActionCreateTokenWithIAM, Resource: app.Arn, Policy: app.Name,
+			Reason: "user " + u.UserName + " is not assigned to application " + app.Name + " (directly or through a group) and the application requires assignment"})
 		return oidcError("AccessDeniedException", "user %s is not assigned to application %s, directly or through a group, and the application requires assignment",
 			u.UserName, app.Name)
 	}
@@ -374,7 +388,7 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func (h *OIDC) refresh(app *Application, req *createTokenWithIAMRequest, now time.Time) (any, *awsproto.Error) {
+func (h *OIDC) refresh(ctx context.Context, app *Application, req *createTokenWithIAMRequest, now time.Time) (any, *awsproto.Error) {
 	if !app.RefreshTokenGrant {
 		return nil, oidcError("UnauthorizedClientException", "application %s does not allow the refresh_token grant", app.Name)
 	}
@@ -392,7 +406,7 @@ func (h *OIDC) refresh(app *Application, req *createTokenWithIAMRequest, now tim
 	if now.Unix() >= rs.Expires {
 		return nil, oidcError("InvalidGrantException", "the refresh token has expired; sign in again")
 	}
-	if e := checkAssigned(app, rs.User); e != nil {
+	if e := checkAssigned(ctx, app, rs.User); e != nil {
 		return nil, e
 	}
 	scopes, e := grantScopes(rs.Scopes, req.Scope)

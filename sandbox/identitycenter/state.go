@@ -41,8 +41,8 @@ type Grant struct {
 	Audiences []string
 }
 
-// State is the Identity Center instance. The directory is read-only after
-// New; the single-use assertion and refresh-token ledgers are guarded by mu.
+// State is the Identity Center instance. The directory only grows after
+// New (users created from tokens, under dirMu); the single-use assertion and refresh-token ledgers are guarded by mu.
 type State struct {
 	AccountID       string
 	Region          string
@@ -52,6 +52,10 @@ type State struct {
 	Groups          []*Group
 	Issuers         []*TrustedTokenIssuer
 	Apps            []*Application
+
+	// dirMu guards Users against the users created from tokens
+	// (provisionFromToken); every reader goes through users().
+	dirMu sync.RWMutex
 
 	mu sync.Mutex
 	// used holds jti/hash of exchanged assertions with their expiry (unix).
@@ -136,7 +140,7 @@ func (s *State) App(arnOrName string) *Application {
 
 // UserByID finds a user by user id.
 func (s *State) UserByID(id string) *User {
-	for _, u := range s.Users {
+	for _, u := range s.users() {
 		if u.UserID == id {
 			return u
 		}
@@ -146,7 +150,7 @@ func (s *State) UserByID(id string) *User {
 
 // UserByName finds a user by user name.
 func (s *State) UserByName(name string) *User {
-	for _, u := range s.Users {
+	for _, u := range s.users() {
 		if u.UserName == name {
 			return u
 		}
@@ -197,7 +201,7 @@ func (u *User) AttributeValues(path string) []string {
 // Email comparison ignores case, as the identity store does.
 func (s *State) UsersMatching(path, value string) []*User {
 	var out []*User
-	for _, u := range s.Users {
+	for _, u := range s.users() {
 		for _, v := range u.AttributeValues(path) {
 			if v == value || (path == "emails.value" && strings.EqualFold(v, value)) {
 				out = append(out, u)

@@ -140,7 +140,7 @@ func (s *Service) getUserID(c *json11.Call) (any, *awsproto.Error) {
 		if x.Id == nil || *x.Id == "" {
 			return nil, json11.Required("alternateIdentifier.externalId.id")
 		}
-		for _, u := range s.state.Users {
+		for _, u := range s.state.AllUsers() {
 			if hasExternalID(u.ExternalIDs, *x.Issuer, *x.Id) {
 				users = append(users, u)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -112,6 +113,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	account, rest := seg[1], seg[2:]
 	if r.Method == http.MethodGet && len(rest) == 3 && rest[0] == "snapshot-downloads" {
 		s.Env.Stats.Inc("quicksight:GetSnapshotFile")
+		callctx.SetOperation(r.Context(), "GetSnapshotFile")
 		s.download(w, rest[1], rid)
 		return
 	}
@@ -127,6 +129,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Env.Stats.Inc("quicksight:" + rt.op)
+	callctx.SetOperation(r.Context(), rt.op)
 	body, e := awsproto.ReadBody(r, awsproto.MaxAPIBody)
 	if e != nil {
 		fail(e)

@@ -16,6 +16,7 @@ import (
 	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 )
 
@@ -175,6 +176,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.op = op
 	h.Env.Stats.Inc("s3:" + op)
+	callctx.SetOperation(r.Context(), op)
 	limit := int64(awsproto.MaxAPIBody)
 	if op == "PutObject" || op == "UploadPart" {
 		limit = h.Store.MaxObject()
@@ -275,6 +277,7 @@ func (h *Handler) authenticate(c *call, takesBody bool, limit int64) *awsproto.E
 		if c.p, e = h.verifySigV2(r); e != nil {
 			return e
 		}
+		callctx.SetPrincipal(r.Context(), c.p)
 		raw, e := readAll(r, limit, nil)
 		if e != nil {
 			return e
@@ -398,7 +401,11 @@ func (c *call) authorize(action, resource string, ctx map[string][]string) *awsp
 	if c.p.Admin {
 		return nil
 	}
-	switch c.p.Evaluate(action, resource, ctx) {
+	x := c.p.Explain(action, resource, ctx)
+	if x.Decision != iampolicy.Allow {
+		callctx.Deny(c.r.Context(), callctx.IdentityPolicy(c.p, action, resource, x))
+	}
+	switch x.Decision {
 	case iampolicy.Allow:
 		return nil
 	case iampolicy.ExplicitDeny:

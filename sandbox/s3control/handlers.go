@@ -11,6 +11,7 @@ import (
 	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 )
 
@@ -73,7 +74,11 @@ func (c *call) authorize(action, resource string) *awsproto.Error {
 	if c.p.Admin {
 		return nil
 	}
-	switch c.p.Evaluate(action, resource, nil) {
+	x := c.p.Explain(action, resource, nil)
+	if x.Decision != iampolicy.Allow {
+		callctx.Deny(c.r.Context(), callctx.IdentityPolicy(c.p, action, resource, x))
+	}
+	switch x.Decision {
 	case iampolicy.Allow:
 		return nil
 	case iampolicy.ExplicitDeny:
@@ -120,6 +125,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Env.Stats.Inc("s3:" + op)
+	callctx.SetOperation(r.Context(), op)
 	if !awsproto.IsSigned(r) {
 		c.fail(awsproto.AccessDenied("Access Denied: sign requests with SigV4"))
 		return
@@ -246,6 +252,8 @@ func (h *Handler) getDataAccess(c *call) {
 	}
 	g, e := h.State.Match(c.p, req.Target, req.Permission)
 	if e != nil {
+		callctx.Deny(c.r.Context(), callctx.Decision{Kind: "access-grants", Action: "s3:GetDataAccess", Resource: req.Target.URI,
+			Policy: h.State.Instance.Arn, Reason: e.Message})
 		c.fail(e)
 		return
 	}

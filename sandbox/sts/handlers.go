@@ -434,6 +434,7 @@ func (s *Service) assumeRoleWithWebIdentity(ctx context.Context, form url.Values
 	cond["sts:RoleSessionName"] = []string{session}
 	caller := &iampolicy.Caller{Federated: provider.Arn}
 	if !trustAllows(role, "sts:AssumeRoleWithWebIdentity", caller, cond) {
+		explainTrust(ctx, role, "sts:AssumeRoleWithWebIdentity", caller, cond)
 		return nil, denied
 	}
 	var sourceIdentity string
@@ -547,10 +548,12 @@ func (s *Service) assumeRole(r *http.Request, body []byte, form url.Values, now 
 	if e != nil {
 		return nil, e
 	}
+	var cond map[string][]string
 	deny := func(action string) *awsproto.Error {
+		explainDenial(r.Context(), caller, role, roleArn, action, cond)
 		return accessDenied("User: %s is not authorized to perform: %s on resource: %s", caller.Arn, action, roleArn)
 	}
-	cond := caller.RequestContext(baseContext(now))
+	cond = caller.RequestContext(baseContext(now))
 	cond["sts:RoleSessionName"] = []string{session}
 	if hasExt {
 		cond["sts:ExternalId"] = []string{externalID}

@@ -120,6 +120,12 @@ type TrustedTokenIssuer struct {
 	// IdentityStoreAttributePath is the user attribute it must equal,
 	// e.g. "emails.value", "userName" or "externalIds.id".
 	IdentityStoreAttributePath string `yaml:"identity_store_attribute_path"`
+	// CreateUsers (sandbox only; what SCIM provisioning does for a real
+	// instance) creates the Identity Center user on first sight of a token
+	// whose email claim matches nobody, in the groups its GroupsClaim
+	// (default "groups") names that exist.
+	CreateUsers bool   `yaml:"create_users,omitempty"`
+	GroupsClaim string `yaml:"groups_claim,omitempty"`
 }
 
 // Application is a customer-managed OAuth application in Identity Center.

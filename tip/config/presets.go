@@ -11,6 +11,10 @@ import (
 	"github.com/tipctl/tipctl/internal/lazyre"
 )
 
+// OktaOrgServer as authorization_server_id selects Okta's org
+// authorization server, whose issuer is the org URL itself.
+const OktaOrgServer = "org"
+
 // Sandbox defaults: the identifiers of the sandbox's embedded default world.
 const (
 	SandboxAccountID       = "123456789012"
@@ -26,12 +30,13 @@ const (
 // Preset input keys understood by BuildProfile besides the profile's own
 // YAML keys (issuer, client_id, application_arn, ...).
 const (
-	InputOktaOrgURL       = "org_url"                 // okta: https://dev-123456.okta.com
-	InputOktaAuthServerID = "authorization_server_id" // okta: default "default"
-	InputEntraTenantID    = "tenant_id"               // entra-id: directory (tenant) GUID
-	InputCognitoPoolID    = "user_pool_id"            // cognito: us-east-1_AbCdEf123
-	InputCognitoRegion    = "cognito_region"          // cognito: defaults to the pool id's region
-	InputCognitoDomain    = "domain"                  // cognito: hosted UI domain
+	InputOktaOrgURL        = "org_url"                 // okta: https://dev-123456.okta.com
+	InputOktaAuthServerID  = "authorization_server_id" // okta: default "default"
+	InputEntraTenantID     = "tenant_id"               // entra-id: directory (tenant) GUID
+	InputEntraTokenVersion = "token_version"           // entra-id: 1 (sts.windows.net issuer) or 2 (default)
+	InputCognitoPoolID     = "user_pool_id"            // cognito: us-east-1_AbCdEf123
+	InputCognitoRegion     = "cognito_region"          // cognito: defaults to the pool id's region
+	InputCognitoDomain     = "domain"                  // cognito: hosted UI domain
 )
 
 // aliases maps accepted input names (including tip-cli's JSON config keys)
@@ -76,6 +81,9 @@ var inputHelp = map[string]string{
 	"redirect_port":               "loopback callback port (0 = random)",
 	"application_arn":             "IAM Identity Center customer-managed application ARN (arn:aws:sso::ACCOUNT:application/ssoins-…/apl-…)",
 	"bridge_role_arn":             "IAM role assumed with the IdP token (arn:aws:iam::ACCOUNT:role/NAME)",
+	"exchange_credentials":        "instead of a bridge role, the ambient AWS credentials exchange the token: default (the SDK chain) or profile:NAME",
+	"assertion":                   "the IdP token exchanged with AWS: id_token (default) or access_token (an API audience)",
+	"auth_params":                 "extra authorization request parameters, e.g. prompt=consent&resource=api://x",
 	"enhanced_role_arn":           "IAM role for the identity-enhanced session (arn:aws:iam::ACCOUNT:role/NAME)",
 	"region":                      "AWS region (e.g. us-east-1)",
 	"identity_center_region":      "IAM Identity Center region, if different from region",
@@ -96,6 +104,7 @@ var inputHelp = map[string]string{
 	InputOktaOrgURL:               "Okta org URL (e.g. https://dev-123456.okta.com)",
 	InputOktaAuthServerID:         "Okta authorization server id (default: default)",
 	InputEntraTenantID:            "Entra ID directory (tenant) id, a GUID",
+	InputEntraTokenVersion:        "Entra ID token version: 2 (issuer login.microsoftonline.com/TENANT/v2.0, default) or 1 (issuer sts.windows.net/TENANT/)",
 	InputCognitoPoolID:            "Cognito user pool id (e.g. us-east-1_AbCdEf123)",
 	InputCognitoRegion:            "Cognito user pool region (default: from the pool id)",
 	InputCognitoDomain:            "Cognito hosted UI domain (e.g. myapp.auth.us-east-1.amazoncognito.com)",
@@ -181,6 +190,9 @@ func BuildProfile(provider string, values map[string]string) (*Profile, []string
 	}
 	if provider != ProviderSandbox {
 		for _, k := range []string{"client_id", "application_arn", "bridge_role_arn", "enhanced_role_arn", "region"} {
+			if k == "bridge_role_arn" && p.ExchangeCredentials != "" {
+				continue // no bridge role: the ambient credentials exchange
+			}
 			b.need(k)
 		}
 	}
@@ -317,6 +329,18 @@ func (b *builder) common() {
 	p.RedirectPort = b.atoi("redirect_port")
 	p.ApplicationARN = in["application_arn"]
 	p.BridgeRoleARN = in["bridge_role_arn"]
+	p.ExchangeCredentials = in["exchange_credentials"]
+	p.Assertion = in["assertion"]
+	if v := in["auth_params"]; v != "" {
+		q, err := url.ParseQuery(v)
+		if err != nil {
+			b.bad("auth_params", "%q is not KEY=VALUE&KEY=VALUE", v)
+		}
+		p.AuthParams = map[string]string{}
+		for k, vs := range q {
+			p.AuthParams[k] = vs[len(vs)-1]
+		}
+	}
 	p.EnhancedRoleARN = in["enhanced_role_arn"]
 	p.Region = in["region"]
 	p.IdentityCenterRegion = in["identity_center_region"]
@@ -375,10 +399,18 @@ func (b *builder) okta() {
 		b.bad(InputOktaOrgURL, "%q has an unexpected path %q (want https://ORG or https://ORG/oauth2/SERVER_ID)", org, u.Path)
 		return
 	}
+	if server == "" && b.p.Issuer == "https://"+u.Host {
+		server = OktaOrgServer // the org authorization server, given as the issuer
+	}
 	if server == "" {
 		server = "default"
 	}
 	iss := "https://" + u.Host + "/oauth2/" + server
+	if server == OktaOrgServer {
+		// The org authorization server issues tokens as the org itself;
+		// its endpoints are under /oauth2/v1 (found by discovery).
+		iss = "https://" + u.Host
+	}
 	if b.p.Issuer != "" && b.p.Issuer != iss {
 		b.bad("issuer", "%q conflicts with the Okta issuer %q built from %s", b.p.Issuer, iss, InputOktaOrgURL)
 		return
@@ -388,6 +420,11 @@ func (b *builder) okta() {
 
 func (b *builder) entra() {
 	tenant := b.in[InputEntraTenantID]
+	v1 := b.in[InputEntraTokenVersion] == "1" || strings.HasPrefix(strings.ToLower(b.p.Issuer), "https://sts.windows.net/")
+	if v := b.in[InputEntraTokenVersion]; v != "" && v != "1" && v != "2" {
+		b.bad(InputEntraTokenVersion, "%q is not 1 or 2 (the application's accessTokenAcceptedVersion)", v)
+		return
+	}
 	if tenant == "" {
 		b.need(InputEntraTenantID, "issuer")
 		if b.p.Issuer == "" {
@@ -395,7 +432,7 @@ func (b *builder) entra() {
 		}
 		// Issuer given directly: derive the tenant to fill the endpoints.
 		u, err := url.Parse(b.p.Issuer)
-		if err != nil || !strings.EqualFold(u.Host, "login.microsoftonline.com") {
+		if err != nil || !(strings.EqualFold(u.Host, "login.microsoftonline.com") || strings.EqualFold(u.Host, "sts.windows.net")) {
 			return
 		}
 		tenant, _, _ = strings.Cut(strings.Trim(u.Path, "/"), "/")
@@ -409,6 +446,10 @@ func (b *builder) entra() {
 	}
 	tenant = strings.ToLower(tenant)
 	base := "https://login.microsoftonline.com/" + tenant
+	if v1 {
+		b.entraV1(base, tenant)
+		return
+	}
 	iss := base + "/v2.0"
 	if b.p.Issuer != "" && b.p.Issuer != iss {
 		b.bad("issuer", "%q conflicts with the Entra ID v2.0 issuer %q for tenant %s", b.p.Issuer, iss, tenant)
@@ -420,6 +461,22 @@ func (b *builder) entra() {
 	setDefault(&b.p.IdP.Device, base+"/oauth2/v2.0/devicecode")
 	setDefault(&b.p.IdP.JWKS, base+"/discovery/v2.0/keys")
 	setDefault(&b.p.IdP.UserInfo, "https://graph.microsoft.com/oidc/userinfo")
+}
+
+// entraV1 is Entra ID with v1.0 tokens (accessTokenAcceptedVersion null
+// or 1): the issuer is https://sts.windows.net/TENANT/ and the v1
+// endpoints issue tokens with it.
+func (b *builder) entraV1(base, tenant string) {
+	iss := "https://sts.windows.net/" + tenant + "/"
+	if b.p.Issuer != "" && b.p.Issuer != iss {
+		b.bad("issuer", "%q conflicts with the Entra ID v1.0 issuer %q for tenant %s", b.p.Issuer, iss, tenant)
+		return
+	}
+	b.p.Issuer = iss
+	setDefault(&b.p.IdP.Authorization, base+"/oauth2/authorize")
+	setDefault(&b.p.IdP.Token, base+"/oauth2/token")
+	setDefault(&b.p.IdP.Device, base+"/oauth2/devicecode")
+	setDefault(&b.p.IdP.JWKS, base+"/discovery/keys")
 }
 
 func (b *builder) cognito() {
@@ -475,7 +532,9 @@ func (b *builder) sandbox() {
 	}
 	setDefault(&p.ClientID, SandboxClientID)
 	setDefault(&p.ApplicationARN, SandboxApplicationARN)
-	setDefault(&p.BridgeRoleARN, SandboxBridgeRoleARN)
+	if p.ExchangeCredentials == "" {
+		setDefault(&p.BridgeRoleARN, SandboxBridgeRoleARN)
+	}
 	setDefault(&p.EnhancedRoleARN, SandboxEnhancedRoleARN)
 	setDefault(&p.Region, SandboxRegion)
 	if p.SandboxAdminKeyID == "" && p.SandboxAdminSecretKey == "" {

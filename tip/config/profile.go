@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -60,12 +61,27 @@ type Profile struct {
 	RedirectPort int `yaml:"redirect_port,omitempty" json:"redirect_port,omitempty"`
 	// IdP overrides discovered endpoints when discovery cannot be used.
 	IdP IdPEndpoints `yaml:"idp_endpoints,omitempty" json:"idp_endpoints,omitzero"`
+	// AuthParams are extra authorization request parameters, e.g.
+	// prompt=consent (node-oidc-provider and others grant offline_access,
+	// and so a refresh token, only with it) or resource=api://… (an API
+	// audience for the access token).
+	AuthParams map[string]string `yaml:"auth_params,omitempty" json:"auth_params,omitempty"`
+	// Assertion is the IdP token exchanged with AWS: id_token (default) or
+	// access_token, when the trusted token issuer's audience is an API
+	// (Entra api://…, an Okta custom authorization server audience).
+	Assertion string `yaml:"assertion,omitempty" json:"assertion,omitempty"`
 
 	// ApplicationARN is the Identity Center customer-managed application
 	// used with CreateTokenWithIAM.
 	ApplicationARN string `yaml:"application_arn" json:"application_arn"`
 	// BridgeRoleARN is assumed with the IdP token (AssumeRoleWithWebIdentity).
+	// Empty with ExchangeCredentials set: no bridge role.
 	BridgeRoleARN string `yaml:"bridge_role_arn" json:"bridge_role_arn"`
+	// ExchangeCredentials, when set, replaces the bridge role: the ambient
+	// AWS credentials call CreateTokenWithIAM and assume the enhanced
+	// role. "default" is the SDK's default chain (environment, shared
+	// files, SSO, the EC2/ECS role); "profile:NAME" a named AWS profile.
+	ExchangeCredentials string `yaml:"exchange_credentials,omitempty" json:"exchange_credentials,omitempty"`
 	// EnhancedRoleARN is assumed with the identity context (identity-enhanced session).
 	EnhancedRoleARN string `yaml:"enhanced_role_arn" json:"enhanced_role_arn"`
 	// Region is the AWS region for STS and other calls.
@@ -122,6 +138,12 @@ func (e IdPEndpoints) IsZero() bool { return e == IdPEndpoints{} }
 func (p *Profile) Clone() *Profile {
 	c := *p
 	c.Scopes = append([]string(nil), p.Scopes...)
+	if p.AuthParams != nil {
+		c.AuthParams = make(map[string]string, len(p.AuthParams))
+		for k, v := range p.AuthParams {
+			c.AuthParams[k] = v
+		}
+	}
 	return &c
 }
 
@@ -153,6 +175,20 @@ func (p *Profile) Values() map[string]string {
 	put("idp_endpoints.revocation", p.IdP.Revocation)
 	put("idp_endpoints.userinfo", p.IdP.UserInfo)
 	put("idp_endpoints.jwks", p.IdP.JWKS)
+	if len(p.AuthParams) > 0 {
+		keys := make([]string, 0, len(p.AuthParams))
+		for k := range p.AuthParams {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		q := make([]string, 0, len(keys))
+		for _, k := range keys {
+			q = append(q, k+"="+p.AuthParams[k])
+		}
+		put("auth_params", strings.Join(q, "&"))
+	}
+	put("assertion", p.Assertion)
+	put("exchange_credentials", p.ExchangeCredentials)
 	put("application_arn", p.ApplicationARN)
 	put("bridge_role_arn", p.BridgeRoleARN)
 	put("enhanced_role_arn", p.EnhancedRoleARN)
@@ -195,6 +231,26 @@ func secondsOr(v, def int) time.Duration {
 		v = def
 	}
 	return time.Duration(v) * time.Second
+}
+
+// Assertion kinds (Profile.Assertion).
+const (
+	AssertionIDToken     = "id_token"
+	AssertionAccessToken = "access_token"
+)
+
+// UsesAccessToken reports whether the IdP access token, not the id_token,
+// is the assertion exchanged with AWS.
+func (p *Profile) UsesAccessToken() bool { return p.Assertion == AssertionAccessToken }
+
+// ExchangeAWSProfile is the named AWS profile of ExchangeCredentials
+// ("profile:NAME"), or "".
+func (p *Profile) ExchangeAWSProfile() string {
+	name, _ := strings.CutPrefix(p.ExchangeCredentials, "profile:")
+	if name == p.ExchangeCredentials {
+		return ""
+	}
+	return name
 }
 
 // ICRegion is the Identity Center region (IdentityCenterRegion or Region).

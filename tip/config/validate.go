@@ -147,9 +147,9 @@ func (p *Profile) Validate() error {
 	c.endpoint("idp_endpoints.jwks", p.IdP.JWKS)
 
 	c.appARN(p.ApplicationARN)
-	c.roleARN("bridge_role_arn", p.BridgeRoleARN)
+	c.exchangeShape(p)
 	c.roleARN("enhanced_role_arn", p.EnhancedRoleARN)
-	if p.BridgeRoleARN != "" && p.BridgeRoleARN == p.EnhancedRoleARN {
+	if p.ExchangeCredentials == "" && p.BridgeRoleARN != "" && p.BridgeRoleARN == p.EnhancedRoleARN {
 		c.add("enhanced_role_arn", "is the same role as bridge_role_arn; the identity-enhanced role must be a separate role that trusts the bridge role")
 	}
 	if p.QuickSightRoleARN != "" {

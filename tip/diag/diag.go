@@ -111,6 +111,10 @@ type Input struct {
 	Now func() time.Time
 	// SkipE2E leaves out the dry run, so the token stays unused.
 	SkipE2E bool
+	// RenewsToken says the caller replaces the token after the dry run
+	// (tipctl refreshes a stored login), so the report does not ask for a
+	// new login.
+	RenewsToken bool
 }
 
 // check is one entry of the data-driven list of checks.
@@ -156,9 +160,14 @@ func CheckIDs() []string {
 // Run diagnoses in and returns one result per check.
 func Run(ctx context.Context, in Input) *Report {
 	r := newRunner(in)
-	rep := &Report{}
+	rep := &Report{Checks: r.preflight(ctx)}
 	for _, c := range checks {
-		res := c.run(r, ctx)
+		var res Result
+		if r.noAdmin != "" && needsAdmin(c.id) {
+			res = adminSkip()
+		} else {
+			res = r.noMissingResource(c.run(r, ctx))
+		}
 		res.ID = c.id
 		if res.Status == Pass {
 			res.Fix = ""
@@ -220,6 +229,11 @@ type runner struct {
 	bridge           *aws.Credentials
 	contextAssertion string
 	consumed         bool
+
+	// noAdmin says why there are no administrator credentials;
+	// missingRoles are role ARNs that do not exist (see preflight).
+	noAdmin      string
+	missingRoles []string
 }
 
 func newRunner(in Input) *runner {

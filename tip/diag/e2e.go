@@ -22,6 +22,18 @@ const DiagSessionName = "tipctl-diag"
 
 const consumedNote = "The IdP token has now been exchanged: Identity Center accepts each assertion once, so get a fresh token (log in again) before using it."
 
+// renewedNote replaces consumedNote when the caller renews the token
+// after the dry run (Input.RenewsToken).
+const renewedNote = "The IdP token has now been exchanged (Identity Center accepts each assertion once); the stored login is refreshed next."
+
+// consumed is the note on the spent token that is true for this run.
+func (r *runner) consumedNote() string {
+	if r.in.RenewsToken {
+		return renewedNote
+	}
+	return consumedNote
+}
+
 func (r *runner) e2eReady() *Result {
 	var res Result
 	switch {
@@ -124,10 +136,10 @@ func (r *runner) e2eCreateToken(ctx context.Context) Result {
 	}
 	if r.contextAssertion == "" {
 		return fail("check that the application is a customer managed OAuth application with the jwt-bearer grant",
-			"CreateTokenWithIAM returned no identity context (awsAdditionalDetails.identityContext or the sts:identity_context claim). %s", consumedNote)
+			"CreateTokenWithIAM returned no identity context (awsAdditionalDetails.identityContext or the sts:identity_context claim). %s", r.consumedNote())
 	}
 	user, _ := jwtClaim(aws.ToString(out.IdToken), "sub")
-	return pass("sso-oauth:CreateTokenWithIAM issued an Identity Center token for user %s (scopes %s). %s", user, quoteList(out.Scope), consumedNote)
+	return pass("sso-oauth:CreateTokenWithIAM issued an Identity Center token for user %s (scopes %s). %s", user, quoteList(out.Scope), r.consumedNote())
 }
 
 // jwtClaim reads a string claim of a JWT without verifying it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"reflect"
 
 	"github.com/aws/smithy-go"
 )
@@ -43,6 +44,11 @@ func stepError(step int, call string, err error) error {
 	switch {
 	case errors.As(err, &apiErr):
 		se.Code, se.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
+		if se.Message == "" {
+			// SSO OIDC errors carry the reason as the OAuth
+			// error_description, not as a message.
+			se.Message = oauthDescription(err)
+		}
 		se.Hint = hints[step][se.Code]
 		if se.Hint == "" {
 			se.Hint = "run `tipctl diag` to find the misconfiguration"
@@ -56,4 +62,25 @@ func stepError(step int, call string, err error) error {
 		se.Message = err.Error()
 	}
 	return se
+}
+
+// oauthDescription returns the error_description of an SSO OIDC error
+// (the generated exception types have an Error_description field), or "".
+func oauthDescription(err error) string {
+	var withDesc interface{ ErrorCode() string }
+	if !errors.As(err, &withDesc) {
+		return ""
+	}
+	v := reflect.ValueOf(withDesc)
+	if v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return ""
+	}
+	f := v.FieldByName("Error_description")
+	if f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() && f.Elem().Kind() == reflect.String {
+		return f.Elem().String()
+	}
+	return ""
 }

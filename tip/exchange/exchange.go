@@ -49,6 +49,12 @@ type Config struct {
 	ApplicationArn  string
 	BridgeRoleArn   string
 	EnhancedRoleArn string
+	// Ambient, when set with no BridgeRoleArn, replaces the bridge
+	// session: these credentials (an EC2 instance role, a named AWS
+	// profile) call CreateTokenWithIAM and assume the enhanced role, and
+	// step 1 is skipped. The Identity Center application's actor policy
+	// and the enhanced role's trust must then name their principal.
+	Ambient aws.CredentialsProvider
 	// BridgeDuration and EnhancedDuration default to 15 minutes and 1 hour.
 	BridgeDuration   time.Duration
 	EnhancedDuration time.Duration
@@ -175,25 +181,31 @@ func runOnce(ctx context.Context, c Config) (res *Result, err error) {
 	}
 	bridgeDur, enhancedDur := durationOr(c.BridgeDuration, 15*time.Minute), durationOr(c.EnhancedDuration, time.Hour)
 
-	// 1. Bridge session from the IdP token (unsigned call).
-	anon := c.AWS.Copy()
-	anon.Credentials = aws.AnonymousCredentials{}
-	stsAnon := sts.NewFromConfig(anon)
-	res.RoundTrips++
-	web, err := stsAnon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
-		RoleArn:          aws.String(c.BridgeRoleArn),
-		RoleSessionName:  aws.String("tipctl-bridge-" + time.Now().UTC().Format("20060102T150405")),
-		WebIdentityToken: aws.String(token),
-		DurationSeconds:  aws.Int32(int32(bridgeDur / time.Second)),
-	})
-	if err != nil {
-		return res, stepError(1, "sts:AssumeRoleWithWebIdentity", err)
+	// 1. Bridge session from the IdP token (unsigned call), unless the
+	// ambient credentials stand in for it.
+	var bridgeCreds aws.CredentialsProvider
+	if c.BridgeRoleArn == "" && c.Ambient != nil {
+		bridgeCreds = c.Ambient
+	} else {
+		anon := c.AWS.Copy()
+		anon.Credentials = aws.AnonymousCredentials{}
+		stsAnon := sts.NewFromConfig(anon)
+		res.RoundTrips++
+		web, err := stsAnon.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+			RoleArn:          aws.String(c.BridgeRoleArn),
+			RoleSessionName:  aws.String("tipctl-bridge-" + time.Now().UTC().Format("20060102T150405")),
+			WebIdentityToken: aws.String(token),
+			DurationSeconds:  aws.Int32(int32(bridgeDur / time.Second)),
+		})
+		if err != nil {
+			return res, stepError(1, "sts:AssumeRoleWithWebIdentity", err)
+		}
+		bridgeCreds = aws.NewCredentialsCache(staticProvider{credentialsOf(web.Credentials)})
 	}
-	bridge := credentialsOf(web.Credentials)
 
 	// 2. Identity Center token for the person.
 	idcCfg := c.AWS.Copy()
-	idcCfg.Credentials = aws.NewCredentialsCache(staticProvider{bridge})
+	idcCfg.Credentials = bridgeCreds
 	if c.IdentityCenterRegion != "" {
 		idcCfg.Region = c.IdentityCenterRegion
 	}
@@ -218,7 +230,7 @@ func runOnce(ctx context.Context, c Config) (res *Result, err error) {
 
 	// 3. Identity-enhanced session.
 	bridgeCfg := c.AWS.Copy()
-	bridgeCfg.Credentials = aws.NewCredentialsCache(staticProvider{bridge})
+	bridgeCfg.Credentials = bridgeCreds
 	name := c.SessionName
 	if name == "" {
 		name = SessionName(ident.UserID)
@@ -269,8 +281,8 @@ func (c Config) validate() error {
 	if c.ApplicationArn == "" {
 		missing = append(missing, "application ARN")
 	}
-	if c.BridgeRoleArn == "" {
-		missing = append(missing, "bridge role ARN")
+	if c.BridgeRoleArn == "" && c.Ambient == nil {
+		missing = append(missing, "bridge role ARN (or ambient credentials)")
 	}
 	if c.EnhancedRoleArn == "" {
 		missing = append(missing, "enhanced role ARN")

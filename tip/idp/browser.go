@@ -190,8 +190,9 @@ func (t *tailBuffer) String() string {
 // than a browser on the loopback, and why: under SSH (SSH_CONNECTION,
 // SSH_CLIENT or SSH_TTY), on WSL (WSL_DISTRO_NAME, or /proc/version
 // mentions Microsoft), or on Linux and other Unix (not macOS) without a
-// graphical display (DISPLAY and WAYLAND_DISPLAY unset). env is
-// os.Getenv in production.
+// graphical display (DISPLAY and WAYLAND_DISPLAY unset); never when
+// BROWSER is set, which names the browser to use. env is os.Getenv in
+// production.
 func PreferDevice(env func(string) string) (bool, string) {
 	proc := ""
 	if runtime.GOOS == "linux" {
@@ -203,6 +204,11 @@ func PreferDevice(env func(string) string) (bool, string) {
 }
 
 func preferDevice(env func(string) string, goos, procVersion string) (bool, string) {
+	// BROWSER is the user saying which browser to use (a terminal browser,
+	// a wrapper, a remote opener): it wins over every guess below.
+	if b := env("BROWSER"); b != "" {
+		return false, "BROWSER is set"
+	}
 	for _, k := range []string{"SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"} {
 		if env(k) != "" {
 			return true, fmt.Sprintf("this is an SSH session (%s is set): a browser here cannot reach your screen", k)

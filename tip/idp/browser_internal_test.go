@@ -117,6 +117,9 @@ func TestPreferDevice(t *testing.T) {
 		{"headless freebsd", map[string]string{}, "freebsd", "", true, "DISPLAY"},
 		{"mac", map[string]string{}, "darwin", "", false, "browser"},
 		{"windows", map[string]string{}, "windows", "", false, "browser"},
+		{"headless with BROWSER", map[string]string{"BROWSER": "w3m"}, "linux", "", false, "BROWSER"},
+		{"ssh with BROWSER", map[string]string{"BROWSER": "remote-open", "SSH_TTY": "/dev/pts/1"}, "linux", "", false, "BROWSER"},
+		{"wsl with BROWSER", map[string]string{"BROWSER": "wslview", "WSL_DISTRO_NAME": "Ubuntu"}, "linux", "", false, "BROWSER"},
 	}
 	for _, c := range cases {
 		got, why := preferDevice(env(c.env), c.goos, c.proc)

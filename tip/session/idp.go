@@ -34,7 +34,7 @@ func (c *OIDC) Revoke(ctx context.Context, token, hint string) error {
 // TokensOf are the tokens of a tip/idp login or refresh, as the manager
 // stores them.
 func TokensOf(t *idp.Tokens) *Tokens {
-	return &Tokens{IDToken: t.IDToken, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
+	return &Tokens{IDToken: t.IDToken, AccessToken: t.AccessToken, AccessTokenExpiry: t.AccessTokenExpiry, RefreshToken: t.RefreshToken,
 		Expiry: t.Expiry, Subject: t.Claims.Subject, Email: t.Claims.Email, Name: t.Claims.Name,
 		Issuer: t.Claims.Issuer}
 }

@@ -32,19 +32,24 @@ const (
 
 // Tokens are the IdP tokens stored after login.
 type Tokens struct {
-	IDToken      string    `json:"id_token"`
-	AccessToken  string    `json:"access_token,omitempty"`
-	RefreshToken string    `json:"refresh_token,omitempty"`
-	Expiry       time.Time `json:"expiry"`
-	Subject      string    `json:"sub,omitempty"`
-	Email        string    `json:"email,omitempty"`
-	Name         string    `json:"name,omitempty"`
-	Issuer       string    `json:"iss,omitempty"`
-	LoggedInAt   time.Time `json:"logged_in_at"`
+	IDToken     string `json:"id_token"`
+	AccessToken string `json:"access_token,omitempty"`
+	// AccessTokenExpiry is when the access token expires (expires_in).
+	AccessTokenExpiry time.Time `json:"access_token_expiry,omitzero"`
+	RefreshToken      string    `json:"refresh_token,omitempty"`
+	Expiry            time.Time `json:"expiry"`
+	Subject           string    `json:"sub,omitempty"`
+	Email             string    `json:"email,omitempty"`
+	Name              string    `json:"name,omitempty"`
+	Issuer            string    `json:"iss,omitempty"`
+	LoggedInAt        time.Time `json:"logged_in_at"`
 	// IDTokenUsed is set once the id_token was sent to CreateTokenWithIAM:
 	// an assertion is exchanged only once, so the next exchange needs a
 	// refreshed id_token.
 	IDTokenUsed bool `json:"id_token_used,omitempty"`
+	// RefreshRejectedAt is when the IdP refused the refresh token (which is
+	// then dropped): the session cannot renew itself any more.
+	RefreshRejectedAt time.Time `json:"refresh_rejected_at,omitzero"`
 }
 
 // Credentials are identity-enhanced AWS credentials with what they carry.
@@ -118,6 +123,13 @@ type Manager struct {
 	Now    func() time.Time
 	// Warn receives non-fatal notes (stderr); may be nil.
 	Warn func(format string, args ...any)
+	// Ambient returns the AWS credentials that replace the bridge role in
+	// a profile with exchange_credentials; nil there is an error.
+	Ambient func(ctx context.Context) (aws.CredentialsProvider, error)
+	// MinLifetime, when set, is how long cached credentials must still be
+	// valid to be returned (a --duration the caller asked for); the
+	// default is the Advisory window.
+	MinLifetime time.Duration
 	// Exchange runs the chain; tests may replace it (default exchange.Run).
 	Exchange func(ctx context.Context, c exchange.Config) (*exchange.Result, error)
 }
@@ -219,10 +231,15 @@ func decodeCreds(b []byte) (*Credentials, error) {
 // window, or nil: the no-network, no-lock fast path of credential_process.
 func (m *Manager) Fresh() (*Credentials, error) {
 	c, err := m.CachedCredentials()
-	if err != nil || c == nil || c.Expiration.Sub(m.now()) <= Advisory {
+	if err != nil || c == nil || c.Expiration.Sub(m.now()) <= m.freshFor() {
 		return nil, err
 	}
 	return c, nil
+}
+
+// freshFor is how much life cached credentials need to be returned.
+func (m *Manager) freshFor() time.Duration {
+	return max(Advisory, m.MinLifetime)
 }
 
 // Credentials returns identity-enhanced credentials: the cached ones while
@@ -238,7 +255,7 @@ func (m *Manager) Credentials(ctx context.Context, force bool) (*Credentials, er
 			return false
 		}
 		c, err := decodeCreds(b)
-		if err != nil || c.Expiration.Sub(now) <= Advisory {
+		if err != nil || c.Expiration.Sub(now) <= m.freshFor() {
 			return false
 		}
 		hit = c
@@ -285,7 +302,17 @@ func (m *Manager) mint(ctx context.Context) (*Credentials, error) {
 	if run == nil {
 		run = exchange.Run
 	}
+	var ambient aws.CredentialsProvider
+	if p.ExchangeCredentials != "" {
+		if m.Ambient == nil {
+			return nil, fmt.Errorf("profile %s has exchange_credentials %s but no AWS credentials source is configured", p.Name, p.ExchangeCredentials)
+		}
+		if ambient, err = m.Ambient(ctx); err != nil {
+			return nil, err
+		}
+	}
 	res, err := run(ctx, exchange.Config{
+		Ambient:              ambient,
 		AWS:                  cfg,
 		IdentityCenterRegion: p.ICRegion(),
 		IDToken:              m.assertion,
@@ -332,18 +359,32 @@ func (m *Manager) assertion(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if t.IDTokenUsed || t.Expiry.Sub(m.now()) < IDTokenMargin {
+	if t.IDTokenUsed || m.assertionExpiry(t).Sub(m.now()) < IDTokenMargin {
 		t, err = m.refreshLocked(ctx, t)
 		if err != nil {
 			return "", err
 		}
 	}
 	out = t.IDToken
+	if m.Profile.UsesAccessToken() {
+		if out = t.AccessToken; out == "" {
+			return "", &LoginRequiredError{Profile: m.Profile.Name, Reason: "the IdP gave no access token to use as the assertion (assertion: access_token)"}
+		}
+	}
 	t.IDTokenUsed = true
 	if err := m.putTokens(t); err != nil {
 		return "", err
 	}
 	return out, nil
+}
+
+// assertionExpiry is when the token exchanged with AWS expires: the
+// id_token's exp, or the access token's when that is the assertion.
+func (m *Manager) assertionExpiry(t *Tokens) time.Time {
+	if m.Profile.UsesAccessToken() && !t.AccessTokenExpiry.IsZero() {
+		return t.AccessTokenExpiry
+	}
+	return t.Expiry
 }
 
 // refreshLocked redeems the refresh token; the caller holds the tokens lock.
@@ -363,6 +404,12 @@ func (m *Manager) refreshLocked(ctx context.Context, t *Tokens) (*Tokens, error)
 	nt, err := m.IdP.Refresh(ctx, t.RefreshToken)
 	if err != nil {
 		if errors.Is(err, ErrLoginRequired) {
+			// Remember it, so that status tells the truth: this session
+			// cannot renew itself any more.
+			t.RefreshToken, t.RefreshRejectedAt = "", m.now().UTC()
+			if perr := m.putTokens(t); perr != nil {
+				m.warn("tipctl: could not record the refused refresh token: %v", perr)
+			}
 			return nil, &LoginRequiredError{Profile: m.Profile.Name, Reason: "the IdP session has expired or was revoked"}
 		}
 		return nil, err
@@ -469,14 +516,20 @@ func (m *Manager) Logout(ctx context.Context) (revoked bool, err error) {
 
 // Status is a secret-free view of a session, for `auth status`.
 type Status struct {
-	Profile          string     `json:"profile"`
-	LoggedIn         bool       `json:"logged_in"`
-	Email            string     `json:"email,omitempty"`
-	Subject          string     `json:"subject,omitempty"`
-	Issuer           string     `json:"issuer,omitempty"`
-	LoggedInAt       *time.Time `json:"logged_in_at,omitempty"`
-	IDTokenExpiry    *time.Time `json:"id_token_expiry,omitempty"`
-	CanRefresh       bool       `json:"can_refresh"`
+	Profile       string     `json:"profile"`
+	LoggedIn      bool       `json:"logged_in"`
+	Email         string     `json:"email,omitempty"`
+	Subject       string     `json:"subject,omitempty"`
+	Issuer        string     `json:"issuer,omitempty"`
+	LoggedInAt    *time.Time `json:"logged_in_at,omitempty"`
+	IDTokenExpiry *time.Time `json:"id_token_expiry,omitempty"`
+	CanRefresh    bool       `json:"can_refresh"`
+	// RefreshRejectedAt is when the IdP last refused the refresh token.
+	RefreshRejectedAt *time.Time `json:"refresh_rejected_at,omitempty"`
+	// Usable reports whether credentials can be had without a new login:
+	// fresh cached credentials, an unused valid id_token, or a refresh
+	// token the IdP has not refused.
+	Usable           bool       `json:"usable"`
 	CredentialsUntil *time.Time `json:"credentials_expiry,omitempty"`
 	AssumedRoleArn   string     `json:"assumed_role_arn,omitempty"`
 	UserID           string     `json:"identity_center_user_id,omitempty"`
@@ -497,6 +550,8 @@ func (m *Manager) Status() (*Status, error) {
 		s.LoggedIn, s.Email, s.Subject, s.Issuer = true, t.Email, t.Subject, t.Issuer
 		s.LoggedInAt, s.IDTokenExpiry = timePtr(t.LoggedInAt), timePtr(t.Expiry)
 		s.CanRefresh = t.RefreshToken != ""
+		s.RefreshRejectedAt = timePtr(t.RefreshRejectedAt)
+		s.Usable = s.CanRefresh || (!t.IDTokenUsed && m.assertionExpiry(t).Sub(m.now()) > IDTokenMargin)
 	}
 	c, err := m.CachedCredentials()
 	if err != nil {
@@ -504,6 +559,9 @@ func (m *Manager) Status() (*Status, error) {
 	}
 	if c != nil {
 		s.CredentialsUntil, s.AssumedRoleArn, s.UserID = timePtr(c.Expiration), c.AssumedRoleArn, c.UserID
+		if s.LoggedIn && c.Expiration.Sub(m.now()) > Mandatory {
+			s.Usable = true
+		}
 	}
 	return s, nil
 }

@@ -12,7 +12,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/tipctl/tipctl/tip/setup/iamactions"
 )
+
+// SourceReference marks catalog entries that come from the embedded AWS
+// Service Authorization Reference (tip/setup/iamactions).
+const SourceReference = "authorization-reference"
 
 // Service is an AWS service and the prefix of its IAM actions.
 type Service struct {
@@ -44,6 +50,14 @@ func load() {
 		catalog.prefixes = map[string][]string{}
 		for _, s := range doc.Services {
 			catalog.prefixes[s.Prefix] = append(catalog.prefixes[s.Prefix], s.Name)
+		}
+		// Every service of the Service Authorization Reference that the
+		// list above lacks (kafka-cluster, datazone, bedrock, ...).
+		for _, s := range iamactions.Services() {
+			if _, ok := catalog.prefixes[s.Prefix]; !ok {
+				catalog.services = append(catalog.services, Service{Name: s.Name, Prefix: s.Prefix, Source: SourceReference})
+				catalog.prefixes[s.Prefix] = []string{s.Name}
+			}
 		}
 	})
 }

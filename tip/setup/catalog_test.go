@@ -12,7 +12,7 @@ func TestCatalog(t *testing.T) {
 	}
 	seed := 0
 	for i, s := range all {
-		if s.Name == "" || s.Prefix == "" || (s.Source != "seed" && s.Source != "tipctl") {
+		if s.Name == "" || s.Prefix == "" || (s.Source != "seed" && s.Source != "tipctl" && s.Source != SourceReference) {
 			t.Fatalf("entry %d: %+v", i, s)
 		}
 		if s.Prefix != strings.ToLower(s.Prefix) {
@@ -28,7 +28,8 @@ func TestCatalog(t *testing.T) {
 	if seed != 235 {
 		t.Fatalf("%d seed entries, want the 235 of the published list", seed)
 	}
-	for _, p := range []string{"sts", "s3", "sso", "iam", "athena", "quicksight", "sso-oauth", "identitystore", "redshift-data", "qbusiness", "STS"} {
+	for _, p := range []string{"sts", "s3", "sso", "iam", "athena", "quicksight", "sso-oauth", "identitystore", "redshift-data", "qbusiness", "STS",
+		"kafka-cluster", "datazone", "bedrock", "emr-serverless", "s3express"} {
 		if !KnownPrefix(p) {
 			t.Errorf("prefix %s unknown", p)
 		}

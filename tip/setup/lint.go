@@ -16,8 +16,10 @@ type Kind string
 
 // Policy kinds.
 const (
-	// KindAuto treats a document with a Principal as a trust policy and
-	// one without as an identity policy.
+	// KindAuto treats a document without a Principal as an identity
+	// policy, one whose principals get only the role-assumption actions as
+	// a trust policy, and any other (a KMS key policy, a bucket policy) as
+	// a resource policy.
 	KindAuto Kind = "auto"
 	// KindIdentity is a permission policy attached to a user or role.
 	KindIdentity Kind = "identity"
@@ -175,12 +177,7 @@ func (l *linter) run(doc []byte, kind Kind) {
 	}
 	stmts := statements(raw["Statement"])
 	if kind == KindAuto || kind == "" {
-		kind = KindIdentity
-		for _, st := range stmts {
-			if st.hasPrincipal {
-				kind = KindTrust
-			}
-		}
+		kind = autoKind(stmts)
 	}
 	for _, st := range stmts {
 		l.actions(st)
@@ -235,7 +232,9 @@ func (l *linter) actions(st *statement) {
 				fix = fmt.Sprintf("did you mean %s:%s? (%s)", s, a[len(prefix)+1:], strings.Join(ServiceNames(s), ", "))
 			}
 			l.add(SeverityError, CodeUnknownService, st, fix, "action %q has an unknown service prefix %q", a, prefix)
+			continue
 		}
+		l.actionName(st, a, prefix)
 	}
 }
 

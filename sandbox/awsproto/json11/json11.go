@@ -7,12 +7,15 @@
 package json11
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 )
 
 // Runtime is what an API needs from the sandbox runtime (sandbox/env.Env
@@ -36,6 +39,8 @@ type API struct {
 	Name string
 	// TargetPrefix is the X-Amz-Target prefix ("SWBExternalService.").
 	TargetPrefix string
+	// ShortTargetPrefix is another prefix some SDKs send ("CloudTrail_20131101.").
+	ShortTargetPrefix string
 	// Service is the prefix of the IAM actions and of the stats keys:
 	// "sso" makes sso:DescribeApplication.
 	Service string
@@ -49,6 +54,8 @@ type API struct {
 
 // Call is one authenticated request.
 type Call struct {
+	// Ctx is the request's context (for callctx hooks).
+	Ctx    context.Context
 	Op     string
 	Body   []byte
 	Caller *auth.Principal
@@ -75,6 +82,9 @@ func (a *API) serve(r *http.Request) (any, *awsproto.Error) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, a.TargetPrefix)
+	if !ok && a.ShortTargetPrefix != "" {
+		op, ok = strings.CutPrefix(target, a.ShortTargetPrefix)
+	}
 	handler := a.Operations[op]
 	if !ok || handler == nil {
 		return nil, awsproto.Errorf(http.StatusBadRequest, "UnknownOperationException",
@@ -89,7 +99,7 @@ func (a *API) serve(r *http.Request) (any, *awsproto.Error) {
 	if e != nil {
 		return nil, e
 	}
-	return handler(&Call{Op: op, Body: body, Caller: caller, api: a})
+	return handler(&Call{Ctx: r.Context(), Op: op, Body: body, Caller: caller, api: a})
 }
 
 // Decode strictly decodes the JSON body into v; a malformed body is a
@@ -114,8 +124,12 @@ func (c *Call) Authorize(resource string) *awsproto.Error {
 	if c.api.CurrentTime {
 		ctx["aws:CurrentTime"] = []string{c.api.Runtime.Now().Format(time.RFC3339)}
 	}
-	if p.Allowed(action, resource, ctx) {
+	x := p.Explain(action, resource, ctx)
+	if x.Decision == iampolicy.Allow {
 		return nil
+	}
+	if c.Ctx != nil {
+		callctx.Deny(c.Ctx, callctx.IdentityPolicy(p, action, resource, x))
 	}
 	return awsproto.AccessDeniedException("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
 		p.Arn, action, resource, action)

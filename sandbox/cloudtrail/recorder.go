@@ -1,0 +1,505 @@
+package cloudtrail
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tipctl/tipctl/sandbox/auth"
+	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
+)
+
+// DefaultSize is the default number of events kept in memory.
+const DefaultSize = 5000
+
+// Options configure a Recorder.
+type Options struct {
+	// Size bounds the events kept (DefaultSize when 0); older ones are dropped.
+	Size int
+	// Account and Region are the world's.
+	Account, Region string
+	// Now is the sandbox clock.
+	Now func() time.Time
+}
+
+// lineage is what the recorder learned about a set of credentials when it
+// recorded the call that issued them.
+type lineage struct {
+	created      time.Time
+	parent       string
+	chain        string
+	credentialID string
+	// person is the IdP user the chain started from (the id_token's email).
+	person string
+}
+
+// Recorder keeps the newest events and follows credential chains.
+type Recorder struct {
+	opts    Options
+	enabled atomic.Bool
+
+	mu     sync.Mutex
+	ring   []*Event
+	next   int
+	count  int
+	seq    uint64
+	subs   map[chan *Event]struct{}
+	sinks  []func(*Event)
+	keys   map[string]*lineage
+	keyFIF []string
+	// tokens maps an Identity Center identity context (as given to
+	// AssumeRole ProvidedContexts) to the token's credential id and chain.
+	tokens   map[string]lineage
+	tokenFIF []string
+}
+
+// New returns an enabled recorder.
+func New(opts Options) *Recorder {
+	if opts.Size <= 0 {
+		opts.Size = DefaultSize
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return time.Now().UTC() }
+	}
+	r := &Recorder{opts: opts, ring: make([]*Event, opts.Size), subs: map[chan *Event]struct{}{},
+		keys: map[string]*lineage{}, tokens: map[string]lineage{}}
+	r.enabled.Store(true)
+	return r
+}
+
+// SetEnabled turns recording on or off.
+func (r *Recorder) SetEnabled(on bool) { r.enabled.Store(on) }
+
+// Enabled reports whether calls are recorded.
+func (r *Recorder) Enabled() bool { return r.enabled.Load() }
+
+// Size is the ring's capacity.
+func (r *Recorder) Size() int { return r.opts.Size }
+
+// OnEvent adds a sink called (outside the recorder's lock) for each event.
+func (r *Recorder) OnEvent(f func(*Event)) {
+	r.mu.Lock()
+	r.sinks = append(r.sinks, f)
+	r.mu.Unlock()
+}
+
+// Subscribe delivers new events on the returned channel until cancel; a
+// slow subscriber misses events rather than slowing the sandbox.
+func (r *Recorder) Subscribe() (<-chan *Event, func()) {
+	ch := make(chan *Event, 256)
+	r.mu.Lock()
+	r.subs[ch] = struct{}{}
+	r.mu.Unlock()
+	return ch, func() {
+		r.mu.Lock()
+		delete(r.subs, ch)
+		r.mu.Unlock()
+	}
+}
+
+// Events returns the kept events, newest first.
+func (r *Recorder) Events() []*Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Event, 0, r.count)
+	for i := 1; i <= r.count; i++ {
+		out = append(out, r.ring[(r.next-i+len(r.ring))%len(r.ring)])
+	}
+	return out
+}
+
+func (r *Recorder) add(e *Event) {
+	r.mu.Lock()
+	r.seq++
+	e.seq = r.seq
+	r.ring[r.next] = e
+	r.next = (r.next + 1) % len(r.ring)
+	if r.count < len(r.ring) {
+		r.count++
+	}
+	for ch := range r.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+	sinks := r.sinks
+	r.mu.Unlock()
+	for _, f := range sinks {
+		f(e)
+	}
+}
+
+// maxKeys bounds the credential lineage kept.
+func (r *Recorder) maxKeys() int { return 2 * r.opts.Size }
+
+func (r *Recorder) lineageOf(akid string) *lineage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.keys[akid]
+}
+
+func (r *Recorder) remember(akid string, l *lineage) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.keys[akid]; !ok {
+		r.keyFIF = append(r.keyFIF, akid)
+		if len(r.keyFIF) > r.maxKeys() {
+			delete(r.keys, r.keyFIF[0])
+			r.keyFIF = r.keyFIF[1:]
+		}
+	}
+	r.keys[akid] = l
+}
+
+func (r *Recorder) rememberToken(identityContext string, l lineage) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.tokens[identityContext]; !ok {
+		r.tokenFIF = append(r.tokenFIF, identityContext)
+		if len(r.tokenFIF) > 1024 {
+			delete(r.tokens, r.tokenFIF[0])
+			r.tokenFIF = r.tokenFIF[1:]
+		}
+	}
+	r.tokens[identityContext] = l
+}
+
+func (r *Recorder) token(identityContext string) (lineage, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.tokens[identityContext]
+	return l, ok
+}
+
+// issuing operations return credentials whose lineage is followed, so
+// their replies are captured even though some read as read-only.
+var issuing = map[string]bool{"AssumeRole": true, "AssumeRoleWithWebIdentity": true, "AssumeRoleWithSAML": true,
+	"GetDataAccess": true, "CreateTokenWithIAM": true, "GetSessionToken": true, "GetFederationToken": true, "GetRoleCredentials": true}
+
+// Serve runs h for one call to service and records it.
+func (r *Recorder) Serve(service string, h http.Handler, w http.ResponseWriter, req *http.Request) {
+	if !r.enabled.Load() {
+		h.ServeHTTP(w, req)
+		return
+	}
+	start := r.opts.Now()
+	ctx, info := callctx.New(req.Context())
+	req = req.WithContext(ctx)
+	var tee *teeBody
+	if service != "s3" && req.Body != nil && req.Body != http.NoBody {
+		tee = &teeBody{rc: req.Body}
+		req.Body = tee
+	}
+	op := func() string {
+		if o := info.Operation(); o != "" {
+			return o
+		}
+		return fallbackOperation(req, tee)
+	}
+	rw := &writer{ResponseWriter: w, status: http.StatusOK}
+	rw.capture = func(status int) bool {
+		if service == "s3" && status < 300 {
+			return false
+		}
+		o := op()
+		return status >= 300 || issuing[o] || !readOnly(o)
+	}
+	h.ServeHTTP(rw, req)
+	r.add(r.build(service, req, rw, tee, info, op(), start))
+}
+
+// fallbackOperation names a call no handler named: the X-Amz-Target
+// operation, the awsQuery Action, or the method and path.
+func fallbackOperation(req *http.Request, tee *teeBody) string {
+	if t := req.Header.Get("X-Amz-Target"); t != "" {
+		return clean(t[strings.LastIndex(t, ".")+1:], 128)
+	}
+	if a := req.URL.Query().Get("Action"); a != "" {
+		return clean(a, 128)
+	}
+	if tee != nil && strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if f, err := url.ParseQuery(string(tee.buf)); err == nil && f.Get("Action") != "" {
+			return clean(f.Get("Action"), 128)
+		}
+	}
+	return clean(req.Method+" "+req.URL.Path, 128)
+}
+
+// readOnly guesses from the operation's verb, as AWS's own flag follows it.
+func readOnly(op string) bool {
+	for _, v := range []string{"Get", "List", "Describe", "Lookup", "Head", "Search", "BatchGet", "Select"} {
+		if strings.HasPrefix(op, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// sources maps routing names whose event source is not <name>.amazonaws.com.
+var sources = map[string]string{"s3control": "s3.amazonaws.com", "sso": "sso.amazonaws.com", "idp": "idp"}
+
+func eventSource(service string) string {
+	if s, ok := sources[service]; ok {
+		return s
+	}
+	return service + ".amazonaws.com"
+}
+
+// dataOperation reports S3 object-level operations, logged as data events.
+func dataOperation(service, op string) bool {
+	return service == "s3" && (strings.Contains(op, "Object") || strings.Contains(op, "Multipart") || strings.Contains(op, "Part"))
+}
+
+func (r *Recorder) build(service string, req *http.Request, rw *writer, tee *teeBody, info *callctx.Info, op string, start time.Time) *Event {
+	snap := info.Snapshot()
+	now := r.opts.Now()
+	p := snap.Principal
+	var callerLin *lineage
+	if p != nil {
+		callerLin = r.lineageOf(p.AccessKeyID)
+	}
+	rec := Record{
+		EventVersion: EventVersion, EventTime: now.Format(time.RFC3339), EventSource: eventSource(service),
+		EventName: op, AwsRegion: r.opts.Region, SourceIPAddress: sourceIP(req), UserAgent: clean(req.UserAgent(), 1024),
+		RequestID: requestID(rw.Header()), EventID: awsproto.NewRequestID(), ReadOnly: readOnly(op),
+		EventType: "AwsApiCall", ManagementEvent: true, RecipientAccountID: r.opts.Account, EventCategory: "Management",
+	}
+	if rec.RequestID == "" {
+		rec.RequestID = awsproto.NewRequestID()
+	}
+	if dataOperation(service, op) {
+		rec.ManagementEvent, rec.EventCategory = false, "Data"
+	}
+	rec.UserIdentity = userIdentity(p, callerLin, r.opts.Account)
+	if p != nil && rec.UserIdentity.OnBehalfOf != nil {
+		rec.UserIdentity.OnBehalfOf.IdentityStoreArn = identityStoreArn(r.opts.Account, p.Context.IdentityStoreID)
+	}
+	ev := &Event{Time: now, Service: service, Decision: snap.Decision}
+
+	// requestParameters
+	var reqBody map[string]any
+	if tee != nil && !tee.over {
+		reqBody = bodyElements(tee.buf, req.Header.Get("Content-Type"))
+	}
+	switch {
+	case snap.Request != nil:
+		rec.RequestParameters = snap.Request
+	case service == "s3":
+		rec.RequestParameters, rec.Resources = s3Elements(req, r.opts.Account)
+	default:
+		m := map[string]any{}
+		for k, v := range reqBody {
+			m[k] = v
+		}
+		for k, vs := range req.URL.Query() {
+			if len(vs) > 0 && !strings.HasPrefix(strings.ToLower(k), "x-amz-") && k != "Action" && k != "Version" && len(k) < 128 {
+				m[lowerFirst(k)] = vs[0]
+			}
+		}
+		if len(m) > 0 {
+			rec.RequestParameters = m
+		}
+	}
+	if p == nil && op == "AssumeRoleWithWebIdentity" && reqBody != nil {
+		if tok, _ := reqBody["webIdentityToken"].(string); tok != "" {
+			if c := jwtClaims(tok); c != nil {
+				ev.Claims = maskClaims(c)
+				rec.UserIdentity = webIdentityUser(c)
+				ev.Person, _ = c["email"].(string)
+			}
+		}
+	}
+
+	// responseElements, errors
+	var resp map[string]any
+	switch {
+	case !rw.capOn || rw.over || rw.status >= 300:
+	case rec.ReadOnly && snap.Response == nil:
+		// A read-only call that vends credentials logs only their key id
+		// and expiration (found without decoding the reply).
+		if akid := fieldIn(rw.buf, "AccessKeyId"); akid != "" {
+			resp = map[string]any{"credentials": map[string]any{"accessKeyId": akid, "expiration": fieldIn(rw.buf, "Expiration")}}
+		}
+	default:
+		resp = bodyElements(rw.buf, rw.Header().Get("Content-Type"))
+	}
+	if rw.status >= 300 {
+		rec.ErrorCode, rec.ErrorMessage = rw.code, rw.message
+		if rec.ErrorCode == "" {
+			rec.ErrorCode, rec.ErrorMessage = errorFromBody(rw.buf, rw.status)
+		}
+		rec.ErrorMessage = clean(rec.ErrorMessage, 2048)
+	}
+	r.follow(ev, op, p, callerLin, reqBody, resp, now)
+	switch {
+	case snap.Response != nil:
+		rec.ResponseElements = snap.Response
+	case resp != nil && (!rec.ReadOnly || issuing[op]):
+		rec.ResponseElements = redact(resp).(map[string]any)
+	}
+	if rec.RequestParameters != nil {
+		rec.RequestParameters = redact(rec.RequestParameters).(map[string]any)
+	}
+	if len(snap.Additions) > 0 || snap.Decision != nil {
+		rec.AdditionalEventData = map[string]any{}
+		for k, v := range snap.Additions {
+			rec.AdditionalEventData[k] = v
+		}
+		if snap.Decision != nil {
+			rec.AdditionalEventData["tipctlDecision"] = snap.Decision
+		}
+	}
+	if p != nil && p.Context != nil && ev.Person == "" {
+		ev.Person = p.Context.Email
+		if ev.Person == "" {
+			ev.Person = p.Context.UserName
+		}
+	}
+	ev.Record = rec
+	return ev
+}
+
+// follow learns the lineage of credentials the call issued and the
+// identity contexts of the Identity Center tokens it returned.
+func (r *Recorder) follow(ev *Event, op string, p *auth.Principal, callerLin *lineage, reqBody, resp map[string]any, now time.Time) {
+	caller, chain, credID, person := "", "", "", ev.Person
+	if p != nil {
+		caller = p.AccessKeyID
+	}
+	if callerLin != nil {
+		chain, credID = callerLin.chain, callerLin.credentialID
+		if person == "" {
+			person = callerLin.person
+			ev.Person = person
+		}
+	}
+	if op == "CreateTokenWithIAM" && resp != nil {
+		if tok, _ := resp["idToken"].(string); tok != "" {
+			if c := jwtClaims(tok); c != nil {
+				ev.Claims = maskClaims(c)
+				cid, _ := c["aws:credential_id"].(string)
+				if ic, _ := c["sts:identity_context"].(string); ic != "" {
+					r.rememberToken(ic, lineage{chain: chain, credentialID: cid})
+				}
+				if e, _ := c["email"].(string); e != "" {
+					ev.Person = e
+				}
+			}
+		}
+	}
+	if op == "AssumeRole" && reqBody != nil {
+		if lst, ok := reqBody["providedContexts"].([]any); ok {
+			for _, x := range lst {
+				m, _ := x.(map[string]any)
+				a, _ := m["contextAssertion"].(string)
+				if t, ok := r.token(a); ok {
+					credID = t.credentialID
+					if t.chain != "" {
+						chain = t.chain
+					}
+				}
+				if c := jwtClaims(a); c != nil && ev.Claims == nil {
+					ev.Claims = maskClaims(c)
+				}
+			}
+		}
+	}
+	ev.Chain = chain
+	creds, _ := resp["credentials"].(map[string]any)
+	akid, _ := creds["accessKeyId"].(string)
+	if akid == "" {
+		return
+	}
+	ev.Issued = akid
+	if chain == "" && op == "AssumeRoleWithWebIdentity" {
+		chain = akid
+		ev.Chain = chain
+	}
+	r.remember(akid, &lineage{created: now, parent: caller, chain: chain, credentialID: credID, person: person})
+}
+
+func webIdentityUser(c map[string]any) *UserIdentity {
+	iss, _ := c["iss"].(string)
+	sub, _ := c["sub"].(string)
+	aud := ""
+	switch a := c["aud"].(type) {
+	case string:
+		aud = a
+	case []any:
+		if len(a) > 0 {
+			aud, _ = a[0].(string)
+		}
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(iss, "https://"), "http://")
+	return &UserIdentity{Type: "WebIdentityUser", PrincipalID: host + ":" + aud + ":" + sub, UserName: sub}
+}
+
+func s3Elements(req *http.Request, account string) (map[string]any, []Resource) {
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
+	m := map[string]any{"Host": clean(req.Host, 256)}
+	var res []Resource
+	if bucket != "" {
+		m["bucketName"] = bucket
+	}
+	if key != "" {
+		m["key"] = key
+		res = append(res, Resource{Type: "AWS::S3::Object", ARN: "arn:aws:s3:::" + bucket + "/" + key})
+	}
+	if bucket != "" {
+		res = append(res, Resource{Type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::" + bucket, AccountID: account})
+	}
+	for k, vs := range req.URL.Query() {
+		if len(vs) > 0 && !strings.HasPrefix(strings.ToLower(k), "x-amz-") && k != "x-id" && len(k) < 128 {
+			m[k] = vs[0]
+		}
+	}
+	return m, res
+}
+
+func sourceIP(req *http.Request) string {
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		return clean(req.RemoteAddr, 64)
+	}
+	return host
+}
+
+func requestID(h http.Header) string {
+	for _, k := range []string{"X-Amzn-Requestid", "X-Amz-Request-Id"} {
+		if v := h.Get(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// errorFromBody finds the error code of a reply no awsproto.WriteError wrote.
+func errorFromBody(b []byte, status int) (string, string) {
+	m := bodyElements(b, "")
+	if m != nil {
+		for _, k := range []string{"code", "__type", "error"} {
+			if v, ok := m[k].(string); ok && v != "" {
+				msg, _ := m["message"].(string)
+				if msg == "" {
+					msg, _ = m["error_description"].(string)
+				}
+				if i := strings.LastIndex(v, "#"); i >= 0 {
+					v = v[i+1:]
+				}
+				return v, msg
+			}
+		}
+		if e, ok := m["error"].(map[string]any); ok {
+			c, _ := e["code"].(string)
+			msg, _ := e["message"].(string)
+			return c, msg
+		}
+	}
+	return http.StatusText(status), ""
+}

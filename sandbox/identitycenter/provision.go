@@ -1,0 +1,60 @@
+package identitycenter
+
+import (
+	"strings"
+
+	"github.com/tipctl/tipctl/sandbox/world"
+)
+
+// provisionFromToken creates the Identity Center user a trusted token
+// issuer with CreateUsers describes (the sandbox's stand-in for SCIM
+// provisioning): user name and email from the email claim, display name
+// from name, groups from the groups claim (existing groups only). It
+// returns the user that now matches, created or found: two concurrent
+// first tokens create one user.
+func (s *State) provisionFromToken(tti *TrustedTokenIssuer, claims map[string]any, email string) *User {
+	if !tti.CreateUsers || tti.IdentityStoreAttributePath != "emails.value" || !strings.Contains(email, "@") || len(email) > 256 {
+		return nil
+	}
+	s.dirMu.Lock()
+	defer s.dirMu.Unlock()
+	for _, u := range s.Users {
+		if strings.EqualFold(u.Email, email) {
+			return u
+		}
+	}
+	name, _ := claims["name"].(string)
+	if name == "" || len(name) > 256 {
+		name = email
+	}
+	u := &User{IdCUser: world.IdCUser{UserName: email, DisplayName: name, Email: email,
+		UserID: world.StableUUID("user", s.IdentityStoreID, email)}}
+	claim := tti.GroupsClaim
+	if claim == "" {
+		claim = "groups"
+	}
+	if list, ok := claims[claim].([]any); ok {
+		for _, g := range list {
+			gn, _ := g.(string)
+			for _, grp := range s.Groups {
+				if grp.Name == gn {
+					u.Groups = append(u.Groups, grp)
+				}
+			}
+		}
+	}
+	// A new slice: readers holding the old one keep a consistent view.
+	s.Users = append(append([]*User(nil), s.Users...), u)
+	return u
+}
+
+// users returns the current directory's users (a snapshot).
+func (s *State) users() []*User {
+	s.dirMu.RLock()
+	defer s.dirMu.RUnlock()
+	return s.Users
+}
+
+// AllUsers returns the identity store's users, including those created
+// from tokens.
+func (s *State) AllUsers() []*User { return s.users() }
