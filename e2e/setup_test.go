@@ -200,7 +200,7 @@ func TestSeedSetupOnBareSandbox(t *testing.T) {
 	if code != 0 || !strings.Contains(lo, "Logged in as alice@example.com") {
 		t.Fatalf("login: %d %q %q", code, lo, stderr)
 	}
-	credsOut, stderr, code := e.run(nil, "auth", "get-iam-credentials")
+	credsOut, stderr, code := e.run(nil, "auth", "get-iam-credentials", "--debug")
 	if code != 0 {
 		t.Fatalf("get-iam-credentials: %d %s", code, stderr)
 	}

@@ -35,6 +35,7 @@ const (
 	SvcSSOAdmin      = "sso"
 	SvcIdentityStore = "identitystore"
 	SvcIAM           = "iam"
+	SvcRedshiftData  = "redshift-data"
 )
 
 // Sandbox is a running (or ready to run) emulator.
@@ -291,6 +292,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIdentityStore, awsproto.JSON11
 		case "iam":
 			return SvcIAM, awsproto.Query
+		case "redshift-data":
+			return SvcRedshiftData, awsproto.JSON11
 		case "cloudtrail":
 			return SvcCloudTrail, awsproto.JSON11
 		}
@@ -301,6 +304,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcSSOAdmin, awsproto.JSON11
 		case strings.HasPrefix(t, "AWSIdentityStore."):
 			return SvcIdentityStore, awsproto.JSON11
+		case strings.HasPrefix(t, "RedshiftData."):
+			return SvcRedshiftData, awsproto.JSON11
 		case strings.HasPrefix(t, cloudtrail.TargetPrefix), strings.HasPrefix(t, cloudtrail.ShortTargetPrefix):
 			return SvcCloudTrail, awsproto.JSON11
 		}

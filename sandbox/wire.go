@@ -8,6 +8,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/identitystore"
 	"github.com/tipctl/tipctl/sandbox/idp"
 	"github.com/tipctl/tipctl/sandbox/quicksight"
+	"github.com/tipctl/tipctl/sandbox/redshiftdata"
 	"github.com/tipctl/tipctl/sandbox/s3"
 	"github.com/tipctl/tipctl/sandbox/s3control"
 	"github.com/tipctl/tipctl/sandbox/ssoadmin"
@@ -62,6 +63,13 @@ func (s *Sandbox) wire() error {
 	s.Register(SvcQuickSight, qs)
 	s.Env.OnChange(qs.State.Reload)
 	s.AddInfo(qs.Info)
+
+	rsd, err := redshiftdata.New(s.Env)
+	if err != nil {
+		return err
+	}
+	s.Register(SvcRedshiftData, rsd)
+	s.AddInfo(rsd.State.Info)
 
 	s.AddInfo(func(info map[string]any) {
 		users := []map[string]any{}

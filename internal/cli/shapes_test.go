@@ -55,8 +55,11 @@ func TestNoBridgeRole(t *testing.T) {
 			}}},
 		})
 		enh := roleOf(doc, "tip-enhanced")
-		st := enh["trust_policy"].(map[string]any)["Statement"].([]any)[0].(map[string]any)
-		st["Principal"] = map[string]any{"AWS": []any{"arn:aws:iam::123456789012:role/tip-bridge", serverRole}}
+		// The server role joins the bridge role in every trust statement:
+		// AssumeRole, and SetContext with its provider condition.
+		for _, st := range enh["trust_policy"].(map[string]any)["Statement"].([]any) {
+			st.(map[string]any)["Principal"] = map[string]any{"AWS": []any{"arn:aws:iam::123456789012:role/tip-bridge", serverRole}}
+		}
 		app := doc["identity_center"].(map[string]any)["applications"].([]any)[0].(map[string]any)
 		ast := app["actor_policy"].(map[string]any)["Statement"].([]any)[0].(map[string]any)
 		ast["Principal"] = map[string]any{"AWS": []any{"arn:aws:iam::123456789012:role/tip-bridge", serverRole}}
@@ -92,7 +95,7 @@ func TestNoBridgeRole(t *testing.T) {
 	}
 	var pc processCreds
 	_ = json.Unmarshal([]byte(out), &pc)
-	p, ok := sb.Env.Registry.Get(pc.AccessKeyId)
+	p, ok := sb.Env.Registry.Resolve(pc.AccessKeyId, pc.SessionToken)
 	if !ok || p.Context == nil || p.Context.UserName != "alice" || !strings.Contains(p.Arn, ":assumed-role/tip-enhanced/") {
 		t.Fatalf("session %+v", p)
 	}

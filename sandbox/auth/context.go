@@ -125,30 +125,19 @@ func (p *Principal) RequestContext(extra map[string][]string) map[string][]strin
 
 // Evaluate runs p's identity policies for action on resource, with p's own
 // condition keys (RequestContext) under the request's keys in extra.
-// A session with session policies may do only what both its policies and
-// the session policies allow; an explicit deny in either wins.
 func (p *Principal) Evaluate(action, resource string, extra map[string][]string) iampolicy.Decision {
-	req := iampolicy.Request{Action: action, Resource: resource, Context: p.RequestContext(extra)}
-	d := iampolicy.Evaluate(req, p.Policies...)
-	if d != iampolicy.Allow || len(p.SessionPolicies) == 0 {
-		return d
-	}
-	if s := iampolicy.Evaluate(req, p.SessionPolicies...); s != iampolicy.Allow {
-		return s
-	}
-	return iampolicy.Allow
+	return p.Explain(action, resource, extra).Decision
 }
 
 // Explain is Evaluate with the statement that decided (for CloudTrail's
 // record of a refusal): the same evaluation, with p's own condition keys.
+// A session with session policies (AssumeRole Policy, PolicyArns) may do
+// only what its policies and its session policies both allow.
 func (p *Principal) Explain(action, resource string, extra map[string][]string) iampolicy.Explanation {
 	req := iampolicy.Request{Action: action, Resource: resource, Context: p.RequestContext(extra)}
 	x := iampolicy.Explain(req, p.Policies...)
 	if x.Decision != iampolicy.Allow || len(p.SessionPolicies) == 0 {
 		return x
 	}
-	if s := iampolicy.Explain(req, p.SessionPolicies...); s.Decision != iampolicy.Allow {
-		return s
-	}
-	return x
+	return iampolicy.Explain(req, p.SessionPolicies...)
 }

@@ -47,9 +47,8 @@ type sessionClaims struct {
 	Context        *ContextClaims    `json:"ctx,omitempty"`
 	RolePolicies   bool              `json:"rp,omitempty"`
 	Policies       []json.RawMessage `json:"pol,omitempty"`
-	// SessionPolicies are the AssumeRole Policy/PolicyArns documents that
-	// narrow the session.
-	SessionPolicies []json.RawMessage `json:"spol,omitempty"`
+	// SessionPolicies are the session policies of AssumeRole (Policy, PolicyArns).
+	SessionPolicies []json.RawMessage `json:"sp,omitempty"`
 }
 
 var (

@@ -1,7 +1,6 @@
 package iam
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -516,24 +515,12 @@ func (s *Service) getRolePolicy(req *request) (any, *awsproto.Error) {
 			return struct{ RoleName, PolicyName, PolicyDocument string }{r.Name, p.Name, EncodePolicy(string(p.Document.JSON))}, nil
 		}
 	}
-	for i, n := range worldPolicyNames(r) {
-		if n == pname {
-			return struct{ RoleName, PolicyName, PolicyDocument string }{r.Name, n, EncodePolicy(r.PolicyJSON[i])}, nil
+	for i := 0; i < unnamed(r); i++ {
+		if InlinePolicyName(r.Name, i) == pname {
+			return struct{ RoleName, PolicyName, PolicyDocument string }{r.Name, pname, EncodePolicy(r.PolicyJSON[i])}, nil
 		}
 	}
 	return nil, noSuchEntity("The role policy with name %s cannot be found.", pname)
-}
-
-// worldPolicyNames names a world role's unnamed policies (the world file's
-// policies:, first in PolicyJSON) <role>-policy-<n>, so that they list and
-// read like inline policies.
-func worldPolicyNames(r *Role) []string {
-	n := len(r.PolicyJSON) - len(r.Inline) - len(r.Attached)
-	out := make([]string, 0, max(n, 0))
-	for i := 0; i < n; i++ {
-		out = append(out, fmt.Sprintf("%s-policy-%d", r.Name, i+1))
-	}
-	return out
 }
 
 // page cuts a sorted list by Marker (the next item) and MaxItems.
@@ -567,11 +554,13 @@ func (s *Service) listRolePolicies(req *request) (any, *awsproto.Error) {
 		return nil, e
 	}
 	names := []string{}
+	for i := 0; i < unnamed(r); i++ {
+		names = append(names, InlinePolicyName(r.Name, i))
+	}
 	for _, p := range r.Inline {
 		names = append(names, p.Name)
 	}
 	sort.Strings(names)
-	names = append(worldPolicyNames(r), names...)
 	got, next, e := page(req, names)
 	if e != nil {
 		return nil, e
@@ -690,3 +679,7 @@ func (s *Service) getPolicyVersion(req *request) (any, *awsproto.Error) {
 		CreateDate       string
 	}{EncodePolicy(string(m.Document.JSON)), "v1", true, awsproto.ISOTime(m.CreateDate)}}, nil
 }
+
+// unnamed is the number of a role's unnamed world policies: the first ones
+// of PolicyJSON, before the named inline and the attached managed ones.
+func unnamed(r *Role) int { return len(r.PolicyJSON) - len(r.Inline) - len(r.Attached) }

@@ -491,7 +491,7 @@ func TestSandboxInfo(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(info.S3.Buckets, ",") != "analytics-data,quicksight-snapshots" || len(info.S3.Grants) != 4 ||
+	if strings.Join(info.S3.Buckets, ",") != "analytics-data,quicksight-snapshots,redshift-blogs" || len(info.S3.Grants) != 4 ||
 		info.S3.Grants[0].Grantee != "group:emea-sales" || info.S3.Grants[0].Target != "s3://analytics-data/emea/*" || info.S3.Grants[0].Permission != "READ" {
 		t.Errorf("info.s3 = %+v", info.S3)
 	}

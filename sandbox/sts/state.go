@@ -57,19 +57,19 @@ type SessionSpec struct {
 // Principal builds the session principal (without keys) for spec.
 func (s SessionSpec) Principal() *auth.Principal {
 	return &auth.Principal{
-		AccountID:      s.Account,
-		Arn:            AssumedRoleArn(s.Account, s.Role.Name, s.SessionName),
-		UserID:         s.Role.RoleID + ":" + s.SessionName,
-		RoleArn:        s.Role.Arn,
-		RoleName:       s.Role.Name,
-		SessionName:    s.SessionName,
-		Chained:        s.Chained,
-		Federated:      s.Federated,
-		SourceIdentity: s.SourceIdentity,
-		Policies:       s.Role.Policies,
+		AccountID:       s.Account,
+		Arn:             AssumedRoleArn(s.Account, s.Role.Name, s.SessionName),
+		UserID:          s.Role.RoleID + ":" + s.SessionName,
+		RoleArn:         s.Role.Arn,
+		RoleName:        s.Role.Name,
+		SessionName:     s.SessionName,
+		Chained:         s.Chained,
+		Federated:       s.Federated,
+		SourceIdentity:  s.SourceIdentity,
+		Policies:        s.Role.Policies,
+		SessionPolicies: s.SessionPolicies,
 		// Evaluated with the role's current policies, as IAM does.
 		PoliciesFromRole: true,
-		SessionPolicies:  s.SessionPolicies,
 		Context:          s.Context,
 		IssuedAt:         s.IssuedAt,
 	}

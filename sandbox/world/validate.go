@@ -201,6 +201,7 @@ func (w *World) validate() []Problem {
 	w.validateIAM(c)
 	w.validateS3(c)
 	w.validateQuickSight(c)
+	w.validateRedshift(c)
 	return c.probs
 }
 

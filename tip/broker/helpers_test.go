@@ -185,7 +185,7 @@ func (f *fixture) whoami(t testing.TB, c aws.Credentials) (arn, idcUser string) 
 		t.Errorf("GetCallerIdentity: %v", err)
 		return "", ""
 	}
-	p, ok := f.sb.Env.Registry.Get(c.AccessKeyID)
+	p, ok := f.sb.Env.Registry.Resolve(c.AccessKeyID, c.SessionToken)
 	if !ok || p.Context == nil {
 		t.Errorf("session %s is not identity-enhanced", c.AccessKeyID)
 		return aws.ToString(out.Arn), ""

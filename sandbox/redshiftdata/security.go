@@ -1,0 +1,184 @@
+package redshiftdata
+
+import (
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/tipctl/tipctl/sandbox/sqlengine"
+)
+
+// User is who runs a statement inside the database.
+type User struct {
+	Name string
+	// Super users own every object and are granted IGNORE RLS.
+	Super bool
+	// Groups are roles the identity provider asserts (Identity Center groups
+	// mapped to <namespace>:<group>); they count only if the role exists.
+	Groups []string
+}
+
+// grantee keys: "u:name", "r:role", "public".
+func userKey(n string) string { return "u:" + n }
+func roleKey(n string) string { return "r:" + n }
+
+const public = "public"
+
+// privilege on one table for one grantee; cols nil means every column.
+type privilege struct {
+	sel  bool
+	cols map[string]bool
+	dml  map[string]bool
+}
+
+type policy struct {
+	name string
+	cols map[string]string // column → declared type
+	pred []sqlengine.Token
+}
+
+type attachment struct{ policy, grantee string }
+
+type tableSecurity struct {
+	rlsOn bool
+	or    bool // RLS CONJUNCTION TYPE OR
+	att   []attachment
+}
+
+// Security is the database's roles, privileges and row-level security,
+// kept apart from the engine, as Redshift keeps its catalog.
+type Security struct {
+	mu       sync.RWMutex
+	roles    map[string]bool
+	members  map[string]map[string]bool // grantee key → roles granted to it
+	privs    map[string]map[string]*privilege
+	policies map[string]*policy
+	tables   map[string]*tableSecurity
+	ignore   map[string]bool // grantee keys with IGNORE RLS
+}
+
+func newSecurity() *Security {
+	return &Security{roles: map[string]bool{}, members: map[string]map[string]bool{},
+		privs: map[string]map[string]*privilege{}, policies: map[string]*policy{},
+		tables: map[string]*tableSecurity{}, ignore: map[string]bool{}}
+}
+
+// keys lists the grantee keys that apply to u: the user, PUBLIC, and every
+// role reached from them (roles granted to roles included).
+func (s *Security) keys(u User) []string {
+	seen := map[string]bool{userKey(u.Name): true, public: true}
+	queue := []string{userKey(u.Name), public}
+	for _, g := range u.Groups {
+		if s.roles[g] && !seen[roleKey(g)] {
+			seen[roleKey(g)] = true
+			queue = append(queue, roleKey(g))
+		}
+	}
+	for i := 0; i < len(queue); i++ {
+		for r := range s.members[queue[i]] {
+			if k := roleKey(r); !seen[k] {
+				seen[k] = true
+				queue = append(queue, k)
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Roles lists the roles u holds.
+func (s *Security) Roles(u User) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for _, k := range s.keys(u) {
+		if r, ok := strings.CutPrefix(k, "r:"); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// access is what u may read of table: ok is false without SELECT; cols nil
+// means every column; filter is the row predicate ("" for all rows, "0"
+// for none).
+type access struct {
+	ok     bool
+	cols   map[string]bool
+	filter string
+}
+
+func (s *Security) access(u User, table string, words map[string]string) access {
+	if u.Super {
+		return access{ok: true}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	keys := s.keys(u)
+	a := access{}
+	all := false
+	for _, k := range keys {
+		p := s.privs[table][k]
+		if p == nil || !p.sel {
+			continue
+		}
+		a.ok = true
+		if p.cols == nil {
+			all = true
+			continue
+		}
+		if a.cols == nil {
+			a.cols = map[string]bool{}
+		}
+		for c := range p.cols {
+			a.cols[c] = true
+		}
+	}
+	if all {
+		a.cols = nil
+	}
+	ts := s.tables[table]
+	if !a.ok || ts == nil || !ts.rlsOn {
+		return a
+	}
+	for _, k := range keys {
+		if s.ignore[k] {
+			return a
+		}
+	}
+	// Every policy attached to the user, to PUBLIC or to one of their
+	// roles applies; they combine with the table's conjunction type. With
+	// RLS on and no policy for the user, no row is visible.
+	set := map[string]bool{}
+	for _, at := range ts.att {
+		for _, k := range keys {
+			if at.grantee == k {
+				set[at.policy] = true
+			}
+		}
+	}
+	if len(set) == 0 {
+		a.filter = "0"
+		return a
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		text, _ := sqlengine.Render(s.policies[n].pred, words)
+		parts = append(parts, "("+text+")")
+	}
+	op := " AND "
+	if ts.or {
+		op = " OR "
+	}
+	a.filter = strings.Join(parts, op)
+	return a
+}
