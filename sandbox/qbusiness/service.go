@@ -140,7 +140,7 @@ func (a *Application) Answer(pr Person, question string) (string, []Source) {
 	for _, d := range a.Documents {
 		if pr.Allows(d) {
 			docs = append(docs, d)
-			texts = append(texts, d.Text)
+			texts = append(texts, d.Title+"\n"+d.Text) // the title is indexed too
 		}
 	}
 	hits := bm25.New(texts).Rank(question)

@@ -30,7 +30,8 @@ func init() {
 
 // Tokenize lower-cases text and splits it into terms of letters and digits
 // (an apostrophe's tail is dropped: "carol's" is "carol"), without
-// stopwords.
+// stopwords, and folds a plain plural onto its singular ("discounts" is
+// "discount"; "ss", "us" and "is" endings are kept).
 func Tokenize(text string) []string {
 	var out []string
 	for _, f := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
@@ -38,7 +39,7 @@ func Tokenize(text string) []string {
 	}) {
 		f, _, _ = strings.Cut(strings.ReplaceAll(f, "’", "'"), "'")
 		if f != "" && !stopwords[f] {
-			out = append(out, f)
+			out = append(out, singular(f))
 		}
 	}
 	return out
@@ -119,4 +120,11 @@ func (ix *Index) Rank(query string) []Hit {
 	}
 	sort.SliceStable(hits, func(a, b int) bool { return hits[a].Score > hits[b].Score })
 	return hits
+}
+
+func singular(w string) string {
+	if len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is") {
+		return w[:len(w)-1]
+	}
+	return w
 }

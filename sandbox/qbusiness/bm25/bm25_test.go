@@ -12,6 +12,9 @@ func TestTokenize(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Tokenize = %q, want %q", got, want)
 	}
+	if got := Tokenize("Discounts quotas class status analysis"); !reflect.DeepEqual(got, []string{"discount", "quota", "class", "status", "analysis"}) {
+		t.Fatalf("plural folding: %q", got)
+	}
 	if got := Tokenize("the of and ... !!"); len(got) != 0 {
 		t.Fatalf("stopwords and punctuation only: got %q", got)
 	}
