@@ -12,6 +12,7 @@ import (
 	"github.com/tipctl/tipctl/tip/config"
 	"github.com/tipctl/tipctl/tip/idp"
 	"github.com/tipctl/tipctl/tip/session"
+	"github.com/tipctl/tipctl/tip/store"
 )
 
 func init() { register(newAuthCmd) }
@@ -47,6 +48,10 @@ Only the IdP tokens are stored; AWS credentials are minted on first use.
 			p, m, err := app.session()
 			if err != nil {
 				return err
+			}
+			// A store that cannot be written fails now, not after the sign-in.
+			if err := m.PreflightLogin(); err != nil {
+				return failure(err, p.Name)
 			}
 			cfg := m.IdP.(*session.OIDC).Config
 			useDevice := device
@@ -92,9 +97,12 @@ Only the IdP tokens are stored; AWS credentials are minted on first use.
 			if st.RefreshToken != "" {
 				refresh = ", renewed automatically"
 			}
-			fmt.Fprintf(app.Stdout, "Logged in as %s (profile %s) until %s%s.\n", who, p.Name, until, refresh)
+			fmt.Fprintf(app.text(), "Logged in as %s (profile %s) until %s%s.\n", who, p.Name, until, refresh)
+			if m.Vault.KeyBesideData() {
+				app.say("tipctl: note: %s", store.WeakStoreNote)
+			}
 			if c, ok := out["assumed_role_arn"]; ok {
-				fmt.Fprintf(app.Stdout, "Identity-enhanced session: %s (until %s)\n", c, out["credentials_expiry"])
+				fmt.Fprintf(app.text(), "Identity-enhanced session: %s (until %s)\n", c, out["credentials_expiry"])
 			}
 			return nil
 		},
@@ -226,7 +234,7 @@ func newRefreshCmd(app *App) *cobra.Command {
 				return app.printJSON(map[string]any{"profile": p.Name, "assumed_role_arn": c.AssumedRoleArn,
 					"credentials_expiry": c.Expiration.UTC().Format(time.RFC3339)})
 			}
-			fmt.Fprintf(app.Stdout, "Refreshed profile %s: %s until %s.\n", p.Name, c.AssumedRoleArn, c.Expiration.Local().Format(time.RFC3339))
+			fmt.Fprintf(app.text(), "Refreshed profile %s: %s until %s.\n", p.Name, c.AssumedRoleArn, c.Expiration.Local().Format(time.RFC3339))
 			return nil
 		},
 	}
@@ -246,7 +254,7 @@ stored secrets are corrupt, so it is the way out of a broken store.`,
 			// secrets of that name can still be wiped.
 			p, m, err := app.wipeSession()
 			if err != nil {
-				return err
+				return wipeUnopenable(app, name, err)
 			}
 			if p.Issuer == "" {
 				m.IdP = nil
@@ -262,7 +270,7 @@ stored secrets are corrupt, so it is the way out of a broken store.`,
 			if app.JSON() {
 				return app.printJSON(map[string]any{"profile": name, "wiped": true, "revoked": revoked})
 			}
-			fmt.Fprintln(app.Stdout, msg+".")
+			fmt.Fprintln(app.text(), msg+".")
 			return nil
 		},
 	}

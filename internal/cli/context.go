@@ -196,6 +196,9 @@ func failure(err error, profile string) error {
 	var lte *store.LockTimeoutError
 	var netErr net.Error
 	var unreachable *idp.UnreachableError
+	if le := localError(err); le != nil {
+		return le // before net.Error: syscall.Errno satisfies it
+	}
 	switch {
 	case errors.As(err, &unreachable):
 		return &Error{Code: ExitNetwork, Msg: err.Error(), Err: err}
@@ -227,6 +230,10 @@ func storeError(err error, profile string) error {
 		return &Error{Code: ExitConfig, Msg: err.Error(), Err: err}
 	case errors.Is(err, store.ErrWrongPassphrase):
 		return &Error{Code: ExitConfig, Msg: err.Error(), Fix: "set TIPCTL_FILE_PASSPHRASE to the passphrase the store was created with, or run `tipctl auth logout --profile " + profile + "` to start over", Err: err}
+	}
+	if le := localError(err); le != nil {
+		le.Msg = "the secret store cannot be opened: " + le.Msg
+		return le
 	}
 	return &Error{Code: ExitConfig, Msg: "the secret store cannot be opened: " + err.Error(), Err: err}
 }

@@ -258,7 +258,7 @@ func writeDiagText(w io.Writer, rep *diag.Report, color, renewed bool) {
 		if color {
 			status = statusColor[c.Status] + status + "\x1b[0m"
 		}
-		fmt.Fprintf(w, "  %s  %-*s  %s\n", status, width, c.ID, c.Message)
+		fmt.Fprintf(w, "  %s  %-*s  %s\n", status, width, Sanitize(c.ID), Sanitize(c.Message))
 		if c.Fix != "" {
 			label := "fix: "
 			if c.Status == diag.Skip {
@@ -267,7 +267,7 @@ func writeDiagText(w io.Writer, rep *diag.Report, color, renewed bool) {
 			if color {
 				label = "\x1b[1m" + label + "\x1b[0m"
 			}
-			fmt.Fprintf(w, "%s%s%s\n", indent, label, c.Fix)
+			fmt.Fprintf(w, "%s%s%s\n", indent, label, Sanitize(c.Fix))
 		}
 	}
 	s := rep.Summary

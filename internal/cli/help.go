@@ -18,7 +18,7 @@ var exitCodes = []struct {
 	{ExitOK, "ok", "success"},
 	{ExitFailure, "failure", "anything not listed below; `tipctl diag` also exits 1 when a check fails"},
 	{ExitUsage, "usage", "bad flags or arguments, or a confirmation needed but not possible (pass --yes)"},
-	{ExitConfig, "config", "missing or invalid profile or configuration, or the secret store cannot be opened"},
+	{ExitConfig, "config", "missing or invalid profile or configuration, the secret store cannot be opened, or a local file cannot be written (read-only or full disk, permissions)"},
 	{ExitAuth, "auth", "login required: no session, or the IdP session expired (run `tipctl auth login`)"},
 	{ExitAWS, "aws", "an AWS (or sandbox) service refused the request; the message names the call and its error code"},
 	{ExitNetwork, "network", "an endpoint could not be reached or timed out"},

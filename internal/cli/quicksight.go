@@ -441,7 +441,7 @@ tables and pivot tables, the only ones QuickSight exports to CSV and Excel.`,
 				app.say("no dashboards in account %s", acct)
 				return nil
 			}
-			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(app.text(), 0, 4, 2, ' ', 0)
 			for i, d := range out {
 				if i > 0 {
 					fmt.Fprintln(tw)
@@ -592,7 +592,7 @@ func qsPrintSnapshot(app *App, res *quicksight.SnapshotResult, v *qsViewer, noWa
 	}
 	if noWait {
 		for _, j := range res.Jobs {
-			fmt.Fprintln(app.Stdout, j.JobID)
+			fmt.Fprintln(app.text(), j.JobID)
 		}
 		if len(res.Jobs) > 0 {
 			app.say("tipctl: started %d job(s) as %s; follow with `tipctl quicksight snapshot-status %s --dashboard %s %s --download`",
@@ -601,7 +601,7 @@ func qsPrintSnapshot(app *App, res *quicksight.SnapshotResult, v *qsViewer, noWa
 		return nil
 	}
 	for _, f := range res.Files {
-		fmt.Fprintln(app.Stdout, f)
+		fmt.Fprintln(app.text(), f)
 	}
 	return nil
 }
@@ -636,7 +636,7 @@ saves the files of a completed job (default ./tipctl-snapshots/<dashboard>/<job 
 					return perr
 				}
 			} else {
-				qsPrintStatus(app.Stdout, st)
+				qsPrintStatus(app.text(), st)
 			}
 			if err != nil {
 				return qsFailure(err, e.p.Name)

@@ -302,7 +302,7 @@ func TestQuickSightNoWaitAndStatus(t *testing.T) {
 	}
 	out := t.TempDir()
 	var st quicksight.JobStatus
-	for i := 0; i < 100; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		stdout, stderr, code = run(t, "quicksight", "snapshot-status", "nw1", "--dashboard", "sales-overview", "--as", "alice@example.com",
 			"--download", "--out", out, "-o", "json")
 		if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil {
@@ -545,7 +545,7 @@ func TestAWSCLIQuickSightFlow(t *testing.T) {
 	// downloads its PDF from the bucket.
 	out := t.TempDir()
 	var st quicksight.JobStatus
-	for i := 0; i < 100; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		stdout, stderr, code := run(t, "quicksight", "snapshot-status", "Snapshot1", "--dashboard", "sales-overview",
 			"--as", "alice@example.com", "--download", "--out", out, "-o", "json")
 		if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil {

@@ -145,7 +145,7 @@ func Run(ctx context.Context, app *App, args []string) int {
 		return sig.code()
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	fmt.Fprintln(app.Stderr, "tipctl: "+msg)
+	fmt.Fprintln(app.Stderr, "tipctl: "+Sanitize(msg))
 	return code
 }
 
@@ -172,7 +172,7 @@ func (a *App) JSON() bool { return a.Output == "json" }
 
 // printJSON writes v as indented JSON on stdout.
 func (a *App) printJSON(v any) error {
-	enc := json.NewEncoder(a.Stdout)
+	enc := json.NewEncoder(safeWriter{a.Stdout})
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
@@ -180,5 +180,5 @@ func (a *App) printJSON(v any) error {
 // say writes a human message on stderr (progress, hints): never on stdout,
 // which carries only the command's result.
 func (a *App) say(format string, args ...any) {
-	fmt.Fprintf(a.Stderr, format+"\n", args...)
+	fmt.Fprintln(a.Stderr, Sanitize(fmt.Sprintf(format, args...)))
 }

@@ -132,10 +132,10 @@ func newS3agListCmd(app *App) *cobra.Command {
 				return app.printJSON(map[string]any{"profile": p.Name, "credentials": entries})
 			}
 			if len(entries) == 0 {
-				fmt.Fprintf(app.Stdout, "No cached S3 Access Grants credentials for profile %s.\n", p.Name)
+				fmt.Fprintf(app.text(), "No cached S3 Access Grants credentials for profile %s.\n", p.Name)
 				return nil
 			}
-			tw := tabwriter.NewWriter(app.Stdout, 0, 0, 2, ' ', 0)
+			tw := tabwriter.NewWriter(app.text(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "SCOPE\tPERMISSION\tPRIVILEGE\tACCOUNT\tGRANTEE\tEXPIRES\tSTATE")
 			now := time.Now()
 			for _, e := range entries {
@@ -182,7 +182,7 @@ func newS3agClearCmd(app *App) *cobra.Command {
 			if app.JSON() {
 				return app.printJSON(map[string]any{"profile": name, "cleared": n})
 			}
-			fmt.Fprintf(app.Stdout, "Cleared %d cached S3 Access Grants credential(s) of profile %s.\n", n, name)
+			fmt.Fprintf(app.text(), "Cleared %d cached S3 Access Grants credential(s) of profile %s.\n", n, name)
 			return nil
 		},
 	}

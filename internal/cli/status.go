@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tipctl/tipctl/tip/session"
+	"github.com/tipctl/tipctl/tip/store"
 )
 
 // clock is the time the session manager sees; tests move it.
@@ -14,11 +15,11 @@ var clock = time.Now
 // session can renew itself, and what is cached.
 func printStatus(app *App, s *session.Status) {
 	if !s.LoggedIn {
-		fmt.Fprintf(app.Stdout, "Profile %s: not logged in (run `tipctl auth login --profile %s`).\n", s.Profile, s.Profile)
+		fmt.Fprintf(app.text(), "Profile %s: not logged in (run `tipctl auth login --profile %s`).\n", s.Profile, s.Profile)
 		return
 	}
 	now := clock()
-	fmt.Fprintf(app.Stdout, "Profile:      %s\nUser:         %s\nIssuer:       %s\n", s.Profile, orDash(s.Email, s.Subject), s.Issuer)
+	fmt.Fprintf(app.text(), "Profile:      %s\nUser:         %s\nIssuer:       %s\n", s.Profile, orDash(s.Email, s.Subject), s.Issuer)
 	refresh := "refreshable: yes"
 	switch {
 	case s.RefreshRejectedAt != nil && !s.CanRefresh:
@@ -26,15 +27,18 @@ func printStatus(app *App, s *session.Status) {
 	case !s.CanRefresh:
 		refresh = "refreshable: no, the IdP gave no refresh token"
 	}
-	fmt.Fprintf(app.Stdout, "IdP token:    %s (%s)\n", until(s.IDTokenExpiry, now), refresh)
+	fmt.Fprintf(app.text(), "IdP token:    %s (%s)\n", until(s.IDTokenExpiry, now), refresh)
 	if s.CredentialsUntil != nil {
-		fmt.Fprintf(app.Stdout, "Credentials:  %s\nSession:      %s\n", until(s.CredentialsUntil, now), s.AssumedRoleArn)
+		fmt.Fprintf(app.text(), "Credentials:  %s\nSession:      %s\n", until(s.CredentialsUntil, now), s.AssumedRoleArn)
 	} else {
-		fmt.Fprintf(app.Stdout, "Credentials:  none cached (minted on first use)\n")
+		fmt.Fprintf(app.text(), "Credentials:  none cached (minted on first use)\n")
 	}
-	fmt.Fprintf(app.Stdout, "Store:        %s\n", s.Backend)
+	fmt.Fprintf(app.text(), "Store:        %s\n", s.Backend)
+	if s.KeyBesideData {
+		fmt.Fprintf(app.text(), "              note: %s\n", store.WeakStoreNote)
+	}
 	if !s.Usable {
-		fmt.Fprintf(app.Stdout, "Usable:       no: log in again (`tipctl auth login --profile %s`)\n", s.Profile)
+		fmt.Fprintf(app.text(), "Usable:       no: log in again (`tipctl auth login --profile %s`)\n", s.Profile)
 	}
 }
 

@@ -106,7 +106,7 @@ func TestLookupEventsWithTheGoSDK(t *testing.T) {
 	mine := awsct.New(awsct.Options{Region: "us-east-1", BaseEndpoint: aws.String(sb.URL()), RetryMaxAttempts: 1,
 		Credentials: credentials.StaticCredentialsProvider{Value: day.Enhanced}})
 	_, err = mine.LookupEvents(ctx, &awsct.LookupEventsInput{})
-	ststest.WantAPIError(t, err, "AccessDeniedException", 403)
+	ststest.WantAPIError(t, err, "AccessDeniedException", 400) // awsJson1_1: the protocol's client-error status
 	ev := sb.Trail.Events()[0]
 	if ev.Record.EventName != "LookupEvents" || ev.Decision == nil || ev.Decision.Kind != "identity-policy" {
 		t.Fatalf("refused LookupEvents recorded as %+v decision %+v", ev.Record.EventName, ev.Decision)

@@ -472,7 +472,15 @@ func TestRefreshRotation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second refresh: %v", err)
 	}
-	// Reusing the first (rotated) refresh token is invalid_grant ...
+	// Within the reuse grace window (30 s by default, as Okta's), the
+	// first (rotated) refresh token still gets tokens: a client that
+	// crashed before saving the successor keeps its login.
+	again, err := cfg.TokenSource(h.ctx, &stale).Token()
+	if err != nil || again.RefreshToken == "" || again.RefreshToken == tok.RefreshToken {
+		t.Fatalf("reuse within the grace window: %v", err)
+	}
+	// Past the window, reusing it is invalid_grant ...
+	h.env.Advance(DefaultRefreshReuseGrace + time.Second)
 	_, err = cfg.TokenSource(h.ctx, &stale).Token()
 	retrieveErr(t, err, "invalid_grant")
 	// ... and revokes every token of this login, the newest included.

@@ -60,6 +60,7 @@ type Provider struct {
 	basePath   string
 	tokenTTL   time.Duration
 	refreshTTL time.Duration
+	reuseGrace time.Duration // a rotated refresh token may be reused this long
 
 	keys      []*signingKey
 	idSigner  jose.Signer
@@ -100,6 +101,12 @@ type authCode struct {
 	grant       string
 }
 
+// Refresh token reuse grace window (see world.IdP.RefreshReuseGrace).
+const (
+	DefaultRefreshReuseGrace = 30 * time.Second
+	MaxRefreshReuseGrace     = 60 * time.Second
+)
+
 // refreshToken is an issued refresh token. A rotated token stays known (used)
 // until it expires, so that its reuse is detected.
 type refreshToken struct {
@@ -110,6 +117,7 @@ type refreshToken struct {
 	expires  time.Time
 	grant    string
 	used     bool
+	usedAt   time.Time
 }
 
 // accessToken records an issued access token (a JWT) by its jti.
@@ -162,6 +170,13 @@ func New(e *env.Env) (*Provider, error) {
 	}
 	if p.refreshTTL <= 0 {
 		p.refreshTTL = 720 * time.Hour
+	}
+	p.reuseGrace = DefaultRefreshReuseGrace
+	if g := w.IdP.RefreshReuseGrace; g != nil {
+		if g.D() < 0 || g.D() > MaxRefreshReuseGrace {
+			return nil, fmt.Errorf("idp: refresh_reuse_grace %s is outside 0s-%s", g.D(), MaxRefreshReuseGrace)
+		}
+		p.reuseGrace = g.D()
 	}
 	for i := range w.IdP.Clients {
 		c := &w.IdP.Clients[i]
@@ -546,7 +561,7 @@ func (p *Provider) rotateRefresh(token string, client *world.IdPClient, narrowed
 	if p.grantRevokedLocked(rt.grant) {
 		return nil, invalidGrant("the refresh token was revoked")
 	}
-	if rt.used {
+	if rt.used && now.Sub(rt.usedAt) > p.reuseGrace {
 		p.revokeGrantLocked(rt.grant, now)
 		return nil, invalidGrant("the refresh token was already used (tokens rotate on every refresh); every token of this login is now revoked")
 	}
@@ -555,7 +570,12 @@ func (p *Provider) rotateRefresh(token string, client *world.IdPClient, narrowed
 			return nil, oerr(400, "invalid_scope", "the scope %s was not granted originally", quote(sc))
 		}
 	}
-	rt.used = true
+	// Within the grace window a reuse gets new tokens, as Okta and Cognito
+	// allow for a client that lost the answer; the window counts from the
+	// first use.
+	if !rt.used {
+		rt.used, rt.usedAt = true, now
+	}
 	return rt, nil
 }
 

@@ -38,9 +38,14 @@ type IdP struct {
 	// TokenTTL is the lifetime of id and access tokens (default 1h).
 	TokenTTL Duration `yaml:"token_ttl,omitempty"`
 	// RefreshTTL is the lifetime of refresh tokens (default 720h).
-	RefreshTTL Duration    `yaml:"refresh_ttl,omitempty"`
-	Clients    []IdPClient `yaml:"clients"`
-	Users      []IdPUser   `yaml:"users"`
+	RefreshTTL Duration `yaml:"refresh_ttl,omitempty"`
+	// RefreshReuseGrace is how long a rotated refresh token may be redeemed
+	// again (a client that crashed before saving its successor); reuse
+	// after it revokes the login. 0-60s, default 30s, as Okta's "grace
+	// period for token rotation" and Cognito's RetryGracePeriodSeconds.
+	RefreshReuseGrace *Duration   `yaml:"refresh_reuse_grace,omitempty"`
+	Clients           []IdPClient `yaml:"clients"`
+	Users             []IdPUser   `yaml:"users"`
 }
 
 // SigningKey is an RSA private key in PEM form with its key id.

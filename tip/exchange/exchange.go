@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -104,17 +106,80 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
+// MaxAssertionAttempts bounds how many IdP tokens Run sends to
+// CreateTokenWithIAM when the answer is lost in transit.
+const MaxAssertionAttempts = 2
+
 // Run executes the chain once.
+//
+// An IdP assertion can be exchanged only once, and a CreateTokenWithIAM
+// request whose answer was lost (a reset connection, a timeout, a 5xx) may
+// well have been processed: resending the same assertion, as the SDK's
+// retryer would, can only fail with InvalidGrantException. So step 2 is
+// sent exactly once per assertion, and when its answer is lost in a way
+// the SDK would retry, Run starts over with a new assertion from IDToken
+// (at most MaxAssertionAttempts in all). IDToken must therefore return a
+// token it has not returned before (tip/session refreshes the id_token for
+// that); a token function that returns the same token again gets the
+// InvalidGrantException it would have got anyway.
 func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	var trips int
+	var lost error
+	for attempt := 1; ; attempt++ {
+		res, err := runOnce(ctx, c)
+		trips += res.RoundTrips
+		if err == nil {
+			res.RoundTrips = trips
+			return res, nil
+		}
+		var se *StepError
+		if lost != nil && !errors.As(err, &se) {
+			// No new assertion to send: report the lost answer, which is
+			// what went wrong.
+			return nil, lost
+		}
+		if attempt >= MaxAssertionAttempts || se == nil && !errors.As(err, &se) || se.Step != 2 || !se.lost() || ctx.Err() != nil {
+			return nil, err
+		}
+		lost = err
+	}
+}
+
+// lost reports whether a step's answer was lost in a way that the SDK
+// would retry: no answer, or a server error, so the request may or may
+// not have been processed.
+func (e *StepError) lost() bool {
+	return e.Err != nil && !refused(e.Err) && retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(e.Err) == aws.TrueTernary
+}
+
+// refused reports whether err is an answer with a 4xx status: the service
+// refused the request (authentication, clock skew, throttling, a bad
+// parameter) and did not act on it.
+func refused(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+}
+
+// refusedOnly lets the SDK retry a call only when the service refused it,
+// never when the answer was lost or the service failed midway.
+type refusedOnly struct{ aws.Retryer }
+
+func (r refusedOnly) IsErrorRetryable(err error) bool {
+	return refused(err) && r.Retryer.IsErrorRetryable(err)
+}
+
+// runOnce runs the three calls with one assertion; res is non-nil (with
+// the round trips made) even on failure.
+func runOnce(ctx context.Context, c Config) (res *Result, err error) {
+	res = &Result{}
 	token, err := c.IDToken(ctx)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	bridgeDur, enhancedDur := durationOr(c.BridgeDuration, 15*time.Minute), durationOr(c.EnhancedDuration, time.Hour)
-	res := &Result{}
 
 	// 1. Bridge session from the IdP token (unsigned call), unless the
 	// ambient credentials stand in for it.
@@ -133,7 +198,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			DurationSeconds:  aws.Int32(int32(bridgeDur / time.Second)),
 		})
 		if err != nil {
-			return nil, stepError(1, "sts:AssumeRoleWithWebIdentity", err)
+			return res, stepError(1, "sts:AssumeRoleWithWebIdentity", err)
 		}
 		bridgeCreds = aws.NewCredentialsCache(staticProvider{credentialsOf(web.Credentials)})
 	}
@@ -145,17 +210,20 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		idcCfg.Region = c.IdentityCenterRegion
 	}
 	res.RoundTrips++
-	tok, err := ssooidc.NewFromConfig(idcCfg).CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
-		ClientId:  aws.String(c.ApplicationArn),
-		GrantType: aws.String(JWTBearerGrant),
-		Assertion: aws.String(token),
-	})
+	// The assertion is single-use (see Run): the SDK may retry only what
+	// Identity Center refused without processing (clock skew, throttling).
+	tok, err := ssooidc.NewFromConfig(idcCfg, func(o *ssooidc.Options) { o.Retryer = refusedOnly{o.Retryer} }).
+		CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
+			ClientId:  aws.String(c.ApplicationArn),
+			GrantType: aws.String(JWTBearerGrant),
+			Assertion: aws.String(token),
+		})
 	if err != nil {
-		return nil, stepError(2, "sso-oauth:CreateTokenWithIAM", err)
+		return res, stepError(2, "sso-oauth:CreateTokenWithIAM", err)
 	}
 	identityContext, ident, err := identityContextOf(tok)
 	if err != nil {
-		return nil, &StepError{Step: 2, Call: "sso-oauth:CreateTokenWithIAM", Message: err.Error(),
+		return res, &StepError{Step: 2, Call: "sso-oauth:CreateTokenWithIAM", Message: err.Error(),
 			Hint: "the Identity Center reply carried no sts:identity_context; check the application's scopes", Err: err}
 	}
 	res.User = ident
@@ -182,7 +250,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	res.RoundTrips++
 	out, err := sts.NewFromConfig(bridgeCfg).AssumeRole(ctx, in)
 	if err != nil {
-		return nil, stepError(3, "sts:AssumeRole", err)
+		return res, stepError(3, "sts:AssumeRole", err)
 	}
 	res.Credentials = credentialsOf(out.Credentials)
 	if out.AssumedRoleUser != nil {

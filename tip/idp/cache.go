@@ -57,6 +57,7 @@ type cachedDiscovery struct {
 	Issuer     string    `json:"issuer"`
 	Endpoints  Endpoints `json:"endpoints"`
 	Algorithms []string  `json:"algorithms,omitempty"`
+	IssParam   bool      `json:"iss_parameter,omitempty"`
 	FetchedAt  time.Time `json:"fetched_at"`
 }
 
@@ -79,14 +80,14 @@ func fromCache(cfg Config, client *http.Client) (*Provider, bool) {
 	octx := oidc.ClientContext(context.Background(), client)
 	op := (&oidc.ProviderConfig{IssuerURL: cfg.Issuer, AuthURL: eps.AuthURL, TokenURL: eps.TokenURL, DeviceAuthURL: eps.DeviceAuthURL,
 		UserInfoURL: eps.UserInfoURL, JWKSURL: eps.JWKSURL, Algorithms: d.Algorithms}).NewProvider(octx)
-	p := &Provider{cfg: cfg, client: client, endpoints: eps, oidc: op}
+	p := &Provider{cfg: cfg, client: client, endpoints: eps, oidc: op, issParam: d.IssParam}
 	p.verifier = oidc.NewVerifier(cfg.Issuer, newCachedKeySet(cfg, client, eps.JWKSURL), &oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: d.Algorithms})
 	return p, true
 }
 
 // toCache stores a discovery document fetched over the network.
-func toCache(cfg Config, found Endpoints, algs []string) {
-	b, err := json.Marshal(cachedDiscovery{Issuer: cfg.Issuer, Endpoints: found, Algorithms: supportedAlgs(algs), FetchedAt: time.Now().UTC()})
+func toCache(cfg Config, found Endpoints, algs []string, issParam bool) {
+	b, err := json.Marshal(cachedDiscovery{Issuer: cfg.Issuer, Endpoints: found, Algorithms: supportedAlgs(algs), IssParam: issParam, FetchedAt: time.Now().UTC()})
 	if err == nil {
 		cfg.Cache.Put("discovery:"+cfg.Issuer, b)
 	}

@@ -108,6 +108,9 @@ type Provider struct {
 	endpoints Endpoints
 	oidc      *oidc.Provider
 	verifier  *oidc.IDTokenVerifier
+	// issParam: discovery announced authorization_response_iss_parameter_supported
+	// (RFC 9207), so a sign-in response without iss is refused.
+	issParam bool
 }
 
 // Discover reads the IdP's discovery document, checks that its issuer is
@@ -137,6 +140,7 @@ func Discover(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	var algs struct {
 		Algorithms []string `json:"id_token_signing_alg_values_supported"`
+		IssParam   bool     `json:"authorization_response_iss_parameter_supported"`
 	}
 	_ = op.Claims(&algs)
 	eps := found.merge(cfg.Endpoints)
@@ -164,11 +168,11 @@ func Discover(ctx context.Context, cfg Config) (*Provider, error) {
 			Algorithms: supportedAlgs(algs.Algorithms)}
 		op = pc.NewProvider(octx)
 	}
-	p := &Provider{cfg: cfg, client: client, endpoints: eps, oidc: op}
+	p := &Provider{cfg: cfg, client: client, endpoints: eps, oidc: op, issParam: algs.IssParam}
 	// The key set lives as long as the Provider, not the caller's context.
 	p.verifier = op.VerifierContext(oidc.ClientContext(context.Background(), client), &oidc.Config{ClientID: cfg.ClientID})
 	if cfg.Cache != nil {
-		toCache(cfg, found, algs.Algorithms)
+		toCache(cfg, found, algs.Algorithms, algs.IssParam)
 		p.verifier = oidc.NewVerifier(cfg.Issuer, newCachedKeySet(cfg, client, eps.JWKSURL),
 			&oidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: supportedAlgs(algs.Algorithms)})
 	}

@@ -64,9 +64,9 @@ func (p *Provider) Login(ctx context.Context, opts LoginOptions) (*Tokens, error
 	if timeout <= 0 {
 		timeout = DefaultLoginTimeout
 	}
-	out := opts.Out
-	if out == nil {
-		out = os.Stderr
+	var out io.Writer = &lockedWriter{w: opts.Out}
+	if opts.Out == nil {
+		out = &lockedWriter{w: os.Stderr}
 	}
 	addr := opts.ListenAddr
 	if addr == "" {
@@ -90,6 +90,7 @@ func (p *Provider) Login(ctx context.Context, opts LoginOptions) (*Tokens, error
 		verifier: oauth2.GenerateVerifier(),
 		hosts:    []string{ln.Addr().String(), "localhost:" + strconv.Itoa(tcp.Port)},
 		done:     make(chan result, 1),
+		out:      out,
 	}
 	authOpts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(cb.verifier), oidc.Nonce(cb.nonce)}
 	keys := make([]string, 0, len(p.cfg.AuthParams))
@@ -184,6 +185,7 @@ type callback struct {
 	verifier string
 	hosts    []string
 	done     chan result
+	out      io.Writer // notes about ignored requests
 
 	mu   sync.Mutex
 	used bool
@@ -215,6 +217,16 @@ func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: "This address receives the identity provider's answer to a tipctl login; this request has none. Keep the login running and sign in from the page it opened."})
 		return
 	}
+	// Only an answer carrying this login's state may end it: anything else
+	// (a stale tab, another login's redirect, a forged request from a web
+	// page, an error without state) is noted and ignored, so it cannot
+	// cancel the sign-in the person is doing.
+	if len(q["state"]) != 1 || !constantEqual(q.Get("state"), cb.state) {
+		cb.note(q)
+		renderPage(w, http.StatusBadRequest, pageData{Title: "Not this login's answer", Failed: true,
+			Message: "This response does not carry the state of the running tipctl login and was ignored. Keep the login running and sign in from the page it opened."})
+		return
+	}
 	cb.mu.Lock()
 	if cb.used {
 		cb.mu.Unlock()
@@ -240,18 +252,33 @@ func (cb *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cb.done <- res
 }
 
+// note tells the person on the terminal that a stray request to the
+// callback was ignored; what it quotes comes from the request, so it is
+// escaped and cut short.
+func (cb *callback) note(q url.Values) {
+	if cb.out == nil {
+		return
+	}
+	what := "without this login's state"
+	if q.Has("state") {
+		what = "with another login's state"
+	}
+	if e := q.Get("error"); e != "" {
+		what += fmt.Sprintf(" (error=%q)", clip(e, 60))
+	}
+	fmt.Fprintf(cb.out, "tipctl: ignored a request to the sign-in callback %s; still waiting for the sign-in\n", what)
+}
+
 func (cb *callback) handle(q url.Values) result {
 	issuer := cb.p.cfg.Issuer
-	gotState := q.Get("state")
-	if q.Has("error") && gotState == "" {
-		// Some IdPs omit state on early errors; an error only ends the login.
-		return result{err: redirectError(q)}
+	if len(q["state"]) != 1 || !constantEqual(q.Get("state"), cb.state) {
+		return result{err: ErrStateMismatch} // ServeHTTP filters these out already
 	}
-	if len(q["state"]) != 1 || !constantEqual(gotState, cb.state) {
-		return result{err: ErrStateMismatch}
-	}
-	if iss := q.Get("iss"); q.Has("iss") && iss != issuer { // RFC 9207 mix-up defence
-		return result{err: fmt.Errorf("the sign-in response came from the issuer %q, not %q; run the login again", iss, issuer)}
+	switch iss := q.Get("iss"); { // RFC 9207 mix-up defence
+	case q.Has("iss") && iss != issuer:
+		return result{err: fmt.Errorf("the sign-in response came from the issuer %q, not %q; run the login again", clip(iss, 200), issuer)}
+	case !q.Has("iss") && cb.p.issParam:
+		return result{err: fmt.Errorf("the sign-in response has no iss parameter although %s announces it (RFC 9207); it may come from another identity provider, so it was refused; run the login again", issuer)}
 	}
 	if q.Has("error") {
 		return result{err: redirectError(q)}
@@ -297,4 +324,16 @@ func plain(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg)
+}
+
+// lockedWriter serializes the login's messages and the callback's notes.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -231,7 +231,7 @@ func TestNoWaitThenStatus(t *testing.T) {
 	}
 	out := t.TempDir()
 	var st *quicksight.JobStatus
-	for i := 0; i < 100; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		st, err = quicksight.Status(bg, quicksight.StatusRequest{AWS: admin, Session: session, Admin: &admin, AccountID: account,
 			Dashboard: "Sales Overview", JobID: "later", Download: true, OutDir: out})
 		if err != nil {

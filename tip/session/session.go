@@ -263,6 +263,13 @@ func (m *Manager) Credentials(ctx context.Context, force bool) (*Credentials, er
 	}
 	b, err := m.Vault.GetOrRefresh(ctx, credsKey(m.Profile.Name), fresh, func(ctx context.Context, old []byte) ([]byte, error) {
 		c, err := m.mint(ctx)
+		if err == nil {
+			// A logout that could not wait for this refresh wiped the
+			// login meanwhile: store nothing.
+			if _, terr := m.Tokens(); terr != nil {
+				return nil, terr
+			}
+		}
 		if err != nil {
 			// Inside the advisory window the old credentials are still good.
 			if old != nil {
@@ -388,6 +395,12 @@ func (m *Manager) refreshLocked(ctx context.Context, t *Tokens) (*Tokens, error)
 	if m.IdP == nil {
 		return nil, errors.New("no IdP client configured")
 	}
+	// The IdP may rotate the refresh token: once redeemed, the old one is
+	// spent. Make sure the new one can be stored before redeeming (room
+	// for twice today's tokens).
+	if err := m.Vault.Preflight(2*tokensSize(t) + 4096); err != nil {
+		return nil, fmt.Errorf("not refreshing the IdP session, whose new tokens could not be saved: %w", err)
+	}
 	nt, err := m.IdP.Refresh(ctx, t.RefreshToken)
 	if err != nil {
 		if errors.Is(err, ErrLoginRequired) {
@@ -412,9 +425,23 @@ func (m *Manager) refreshLocked(ctx context.Context, t *Tokens) (*Tokens, error)
 	}
 	// Persist at once: the IdP may have rotated the refresh token.
 	if err := m.putTokens(nt); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the IdP session was refreshed but its new tokens could not be saved, so the next command may have to log in again: %w", err)
 	}
 	return nt, nil
+}
+
+func tokensSize(t *Tokens) int {
+	b, err := store.EncodeItem(kindTokens, t)
+	if err != nil {
+		return 8192
+	}
+	return len(b)
+}
+
+// PreflightLogin checks that a login's tokens could be stored, before the
+// person is sent through a sign-in for nothing.
+func (m *Manager) PreflightLogin() error {
+	return m.Vault.Preflight(16 << 10)
 }
 
 func (m *Manager) putTokens(t *Tokens) error {
@@ -442,21 +469,46 @@ func (m *Manager) RefreshIdP(ctx context.Context) (*Tokens, error) {
 // Logout revokes the refresh token where the IdP supports it and wipes the
 // profile's stored secrets. Secrets are wiped even when revocation fails or
 // the store is corrupt; revoked reports whether the IdP confirmed.
+//
+// Logout takes the locks a refresh holds, in the same order (the
+// credentials item, then the tokens), so it cannot interleave with one: a
+// refresh in flight either finishes first and its result is wiped, or
+// starts after and finds no login. If a lock cannot be had in time (a
+// stuck process), the secrets are wiped anyway, and a refresh that ends
+// later finds the tokens gone and stores nothing (see Credentials).
 func (m *Manager) Logout(ctx context.Context) (revoked bool, err error) {
-	if t, terr := m.Tokens(); terr == nil && t.RefreshToken != "" && m.IdP != nil {
-		if rerr := m.IdP.Revoke(ctx, t.RefreshToken, "refresh_token"); rerr == nil {
-			revoked = true
-		} else {
-			m.warn("tipctl: the IdP did not revoke the session: %v", rerr)
-		}
+	name := m.Profile.Name
+	if unlock, lerr := m.Vault.LockItem(ctx, credsKey(name), 0); lerr == nil {
+		defer unlock()
+	} else if ctx.Err() != nil {
+		return false, lerr
+	} else {
+		m.warn("tipctl: %v; wiping anyway", lerr)
 	}
-	keys, kerr := m.Vault.Keys("profile/" + m.Profile.Name + "/")
+	if unlock, lerr := m.Vault.Lock(ctx, tokensKey(name), 0); lerr == nil {
+		defer unlock()
+	} else if ctx.Err() != nil {
+		return false, lerr
+	} else {
+		m.warn("tipctl: %v; wiping anyway", lerr)
+	}
+	t, _ := m.Tokens()
+	keys, kerr := m.Vault.Keys("profile/" + name + "/")
 	if kerr != nil {
-		keys = []string{tokensKey(m.Profile.Name), credsKey(m.Profile.Name)}
+		keys = []string{tokensKey(name), credsKey(name)}
 	}
 	for _, k := range keys {
 		if derr := m.Vault.Delete(k); derr != nil && !errors.Is(derr, store.ErrNotFound) && err == nil {
 			err = derr
+		}
+	}
+	// Revoke after wiping: the IdP's answer may take a while, and the
+	// secrets are gone from this machine whatever it says.
+	if t != nil && t.RefreshToken != "" && m.IdP != nil {
+		if rerr := m.IdP.Revoke(ctx, t.RefreshToken, "refresh_token"); rerr == nil {
+			revoked = true
+		} else {
+			m.warn("tipctl: the IdP did not revoke the session: %v", rerr)
 		}
 	}
 	return revoked, err
@@ -482,11 +534,14 @@ type Status struct {
 	AssumedRoleArn   string     `json:"assumed_role_arn,omitempty"`
 	UserID           string     `json:"identity_center_user_id,omitempty"`
 	Backend          string     `json:"store_backend"`
+	// KeyBesideData: the file store's key is in a key file next to the
+	// secrets (no passphrase, no keyring).
+	KeyBesideData bool `json:"store_key_beside_data,omitempty"`
 }
 
 // Status reports the session without secrets.
 func (m *Manager) Status() (*Status, error) {
-	s := &Status{Profile: m.Profile.Name, Backend: m.Vault.Backend()}
+	s := &Status{Profile: m.Profile.Name, Backend: m.Vault.Backend(), KeyBesideData: m.Vault.KeyBesideData()}
 	t, err := m.Tokens()
 	if err != nil && !errors.Is(err, ErrLoginRequired) {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -289,8 +290,10 @@ func (s *FileStore) checkKey(key, check []byte) bool {
 
 // readChecked reads a file after checking, on the open descriptor, that
 // only the owner can access it.
+// A symbolic link, FIFO, socket or device is refused (a FIFO would block
+// the read forever; chmod on a link would change its target).
 func readChecked(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openNoFollow(path)
 	if err != nil {
 		return nil, err
 	}
@@ -299,13 +302,33 @@ func readChecked(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !st.Mode().IsRegular() {
+		return nil, notRegular(path, st.Mode())
+	}
 	if err := checkStat(path, st, false); err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
 	return io.ReadAll(io.LimitReader(f, int64(MaxValueLen+headerLen+64)))
+}
+
+// notRegular is the error for something other than a regular file where a
+// secret file should be. It matches ErrCorrupt: `tipctl auth logout`
+// removes it (the directory entry, never what a link points to).
+func notRegular(path string, mode fs.FileMode) error {
+	kind := "not a regular file"
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		kind = "a symbolic link"
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	case mode.IsDir():
+		kind = "a directory"
+	}
+	return &CorruptError{Path: path, Reason: "it is " + kind + ", not a regular file, so tipctl refuses to read it; check what put it there, then remove it (`rm " + path + "`)"}
 }
 
 // fileName maps a key to a file name that is safe and distinct on every
@@ -480,4 +503,63 @@ func (s *FileStore) removeStaleTemps() {
 			os.Remove(filepath.Join(s.dir, e.Name()))
 		}
 	}
+}
+
+// WipeFiles removes the encrypted-file store's items under dir whose keys
+// start with prefix, without decrypting anything: the way out when the
+// store cannot be opened (wrong or missing passphrase, corrupt key file).
+// When no item is left, the key file goes too, so the next login starts a
+// new store. It reports how many items it removed.
+func WipeFiles(dir, prefix string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	removed, left := 0, 0
+	var firstErr error
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, itemSuffix) {
+			continue
+		}
+		key, ok := keyFromName(strings.TrimSuffix(name, itemSuffix))
+		if !ok || !strings.HasPrefix(key, prefix) {
+			left++
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if firstErr == nil {
+				firstErr = err
+			}
+			left++
+			continue
+		}
+		removed++
+	}
+	if left == 0 && firstErr == nil {
+		if err := os.Remove(filepath.Join(dir, keyFileName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			firstErr = err
+		}
+	}
+	if err := config.SyncDir(dir); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return removed, firstErr
+}
+
+// Preflight checks that an item of size bytes can be written now: it
+// writes (and syncs) a temporary file of that size in the store's
+// directory and removes it. A read-only or full disk fails here, before a
+// caller does something it cannot undo (redeeming a rotating refresh
+// token, sending the person through a browser sign-in).
+func (s *FileStore) Preflight(size int) error {
+	tmp, err := s.writeTemp(make([]byte, size+headerLen+s.aead.Overhead()))
+	if err != nil {
+		return fmt.Errorf("the secret store %s cannot be written: %w", s.dir, err)
+	}
+	os.Remove(tmp)
+	return nil
 }

@@ -266,6 +266,44 @@ func (v *Vault) refreshLocked(ctx context.Context, key string, fresh func([]byte
 	return bytes.Clone(nv), nil
 }
 
+// Preflight checks that an item of size bytes could be stored now (see
+// FileStore.Preflight) and that the lock directory is usable. Backends
+// without a way to check (OS keyrings) pass.
+func (v *Vault) Preflight(size int) error {
+	if err := config.EnsureDir(v.lockDir); err != nil {
+		return err
+	}
+	if p, ok := v.Store.(interface{ Preflight(int) error }); ok {
+		return p.Preflight(size)
+	}
+	return nil
+}
+
+// KeyBesideData reports whether the secrets are in the encrypted-file
+// backend with its key in a key file next to them (no passphrase): that
+// protects against one file leaking on its own, not against anyone who can
+// read the user's files.
+func (v *Vault) KeyBesideData() bool {
+	fs, ok := v.Store.(*FileStore)
+	if !ok {
+		return false
+	}
+	kf, err := fs.readKeyFile()
+	return err == nil && kf.Mode == "random"
+}
+
+// WeakStoreNote says what the key-file mode protects against and how to do
+// better; shown at login and by `auth status`.
+const WeakStoreNote = "the encrypted-file store keeps its key beside the secrets: it protects against a single file leaking, not against anyone who can read your files; set " +
+	EnvPassphrase + " (a passphrase, e.g. from a CI secret) or use an OS keyring (" + EnvBackend + "=secret-service, keychain, wincred...) for more"
+
+// LockItem takes the lock that GetOrRefresh and Put hold while they
+// rewrite key (for a caller that must not interleave with them, such as a
+// logout wiping the key).
+func (v *Vault) LockItem(ctx context.Context, key string, timeout time.Duration) (unlock func(), err error) {
+	return v.Lock(ctx, "item:"+key, timeout)
+}
+
 // Put stores data under key while holding the key's lock, so it cannot
 // interleave with a GetOrRefresh of the same key in another process (use
 // it for a fresh login's tokens).
