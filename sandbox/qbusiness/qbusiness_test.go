@@ -271,4 +271,18 @@ func TestIdentityAwareCredentialsRequired(t *testing.T) {
 	var nf *qbtypes.ResourceNotFoundException
 	_, err = admin.GetApplication(ctx, &qb.GetApplicationInput{ApplicationId: aws.String(fmt.Sprintf("%036d", 7))})
 	wantCode(t, "unknown application", err, &nf)
+
+	// Stats and CloudTrail name the operations, with the refusals' codes.
+	if n := sb.Env.Stats.Get("qbusiness:ChatSync"); n != 2 {
+		t.Errorf("stats qbusiness:ChatSync = %d, want 2", n)
+	}
+	denials := 0
+	for _, ev := range sb.Trail.Events() {
+		if ev.Record.EventSource == "qbusiness.amazonaws.com" && ev.Record.EventName == "ChatSync" && ev.Record.ErrorCode == "AccessDeniedException" {
+			denials++
+		}
+	}
+	if denials != 2 {
+		t.Errorf("CloudTrail has %d denied ChatSync events, want 2", denials)
+	}
 }
