@@ -36,6 +36,7 @@ const (
 	SvcIdentityStore = "identitystore"
 	SvcIAM           = "iam"
 	SvcRedshiftData  = "redshift-data"
+	SvcQBusiness     = "qbusiness"
 )
 
 // Sandbox is a running (or ready to run) emulator.
@@ -294,6 +295,8 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIAM, awsproto.Query
 		case "redshift-data":
 			return SvcRedshiftData, awsproto.JSON11
+		case "qbusiness":
+			return SvcQBusiness, awsproto.RestJSON
 		case "cloudtrail":
 			return SvcCloudTrail, awsproto.JSON11
 		}

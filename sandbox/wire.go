@@ -7,6 +7,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/identitystore"
 	"github.com/tipctl/tipctl/sandbox/idp"
+	"github.com/tipctl/tipctl/sandbox/qbusiness"
 	"github.com/tipctl/tipctl/sandbox/quicksight"
 	"github.com/tipctl/tipctl/sandbox/redshiftdata"
 	"github.com/tipctl/tipctl/sandbox/s3"
@@ -70,6 +71,8 @@ func (s *Sandbox) wire() error {
 	}
 	s.Register(SvcRedshiftData, rsd)
 	s.AddInfo(rsd.State.Info)
+
+	s.Register(SvcQBusiness, qbusiness.New(s.Env))
 
 	s.AddInfo(func(info map[string]any) {
 		users := []map[string]any{}

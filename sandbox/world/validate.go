@@ -202,6 +202,7 @@ func (w *World) validate() []Problem {
 	w.validateS3(c)
 	w.validateQuickSight(c)
 	w.validateRedshift(c)
+	w.validateQBusiness(c)
 	return c.probs
 }
 

@@ -21,6 +21,7 @@ type World struct {
 	S3             S3             `yaml:"s3,omitempty"`
 	QuickSight     QuickSight     `yaml:"quicksight,omitempty"`
 	Redshift       Redshift       `yaml:"redshift,omitempty"`
+	QBusiness      QBusiness      `yaml:"qbusiness,omitempty"`
 
 	// Endpoint is the sandbox's base URL (http://127.0.0.1:PORT), set by Load.
 	Endpoint string `yaml:"-"`
