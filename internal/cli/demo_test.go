@@ -24,6 +24,8 @@ func TestDemoPlaysTheWholeFlow(t *testing.T) {
 		"apac/ refused",
 		"alice wrote s3://analytics-data/users/alice/",
 		"row-level security: EMEA only",
+		"row-level security kept", "all in Europe",
+		"cites only what her groups may read: EMEA discount policy",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
