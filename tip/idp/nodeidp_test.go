@@ -1,7 +1,6 @@
 package idp_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -10,9 +9,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +20,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"golang.org/x/net/html"
 
+	"github.com/tipctl/tipctl/internal/testutil/nodeidp"
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 	"github.com/tipctl/tipctl/tip/idp"
 )
@@ -31,62 +28,15 @@ import (
 // The node-oidc-provider fixture (test/fixtures/oidc-provider): an
 // OpenID Certified provider, as a third-party IdP.
 const (
-	nodeFixture = "../../test/fixtures/oidc-provider"
-	nodeAccount = "nora" // devInteractions: the login name is the account id
-	nodeEmail   = "nora@oidc-provider.test"
+	nodeAccount = nodeidp.Account // devInteractions: the login name is the account id
+	nodeEmail   = nodeidp.Email
 )
 
-type nodeIdP struct {
-	Issuer string
-	stderr *syncBuffer
-}
+type nodeIdP struct{ Issuer string }
 
-// startNodeIdP runs `node server.js 0` and waits for its ready line.
-func startNodeIdP(t *testing.T) *nodeIdP {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed; the node-oidc-provider tests need Node.js >= 20")
-	}
-	if _, err := os.Stat(filepath.Join(nodeFixture, "node_modules", "oidc-provider", "package.json")); err != nil {
-		t.Skip("the oidc-provider fixture is not installed; run `npm ci --prefix test/fixtures/oidc-provider`")
-	}
-	cmd := exec.Command(node, "server.js", "0")
-	cmd.Dir = nodeFixture
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &nodeIdP{stderr: &syncBuffer{}}
-	cmd.Stderr = n.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start node: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if issuer, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-				ready <- issuer
-			}
-		}
-	}()
-	select {
-	case n.Issuer = <-ready:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("node-oidc-provider did not start; stderr:\n%s", n.stderr.String())
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node-oidc-provider stderr:\n%s", n.stderr.String())
-		}
-	})
-	return n
-}
+// startNodeIdP runs the fixture (internal/testutil/nodeidp), which skips
+// without Node.js or the fixture's node_modules, except in CI.
+func startNodeIdP(t *testing.T) *nodeIdP { return &nodeIdP{Issuer: nodeidp.Start(t).Issuer} }
 
 func (n *nodeIdP) config() idp.Config {
 	return idp.Config{Issuer: n.Issuer, ClientID: "tipctl", Scopes: []string{"openid", "email", "profile", "groups", "offline_access"}}
