@@ -184,23 +184,9 @@ func roleOut(r *Role) roleXML {
 }
 
 func (s *Service) getRole(req *request) (any, *awsproto.Error) {
-	name, ok := req.form["RoleName"]
-	if !ok {
-		return nil, awsproto.Validation("1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null")
-	}
-	if n := len(name[0]); n < 1 || n > 64 {
-		return nil, validationError("roleName", name[0], "Member must have length between 1 and 64")
-	}
-	r, found := s.store.RoleByName(name[0])
-	resource := "arn:aws:iam::" + s.store.Account + ":role/" + name[0]
-	if found {
-		resource = r.Arn
-	}
-	if e := s.authorize(req, resource); e != nil {
+	r, e := s.roleFor(req)
+	if e != nil {
 		return nil, e
-	}
-	if !found {
-		return nil, noSuchEntity("The role with name %s cannot be found.", name[0])
 	}
 	return struct{ Role roleXML }{roleOut(r)}, nil
 }
