@@ -106,19 +106,21 @@ type externalID struct {
 
 type getUserIDRequest struct {
 	IdentityStoreId     *string
-	AlternateIdentifier *struct {
-		ExternalId      *externalID
-		UniqueAttribute *struct {
-			AttributePath  *string
-			AttributeValue json.RawMessage
-		}
+	AlternateIdentifier *alternateIdentifier
+}
+
+type alternateIdentifier struct {
+	ExternalId      *externalID
+	UniqueAttribute *struct {
+		AttributePath  *string
+		AttributeValue json.RawMessage
 	}
 }
 
-// uniquePaths are the user attributes GetUserId accepts as a UniqueAttribute.
-var uniquePaths = []string{"userName", "emails.value"}
-
-func (s *Service) getUserID(c *json11.Call) (any, *awsproto.Error) {
+// alternateID decodes a GetUserId / GetGroupId request: the identity
+// store, exactly one of ExternalId or UniqueAttribute, and the caller's
+// permission.
+func (s *Service) alternateID(c *json11.Call) (*alternateIdentifier, *awsproto.Error) {
 	var req getUserIDRequest
 	if e := c.Decode(&req); e != nil {
 		return nil, e
@@ -134,6 +136,17 @@ func (s *Service) getUserID(c *json11.Call) (any, *awsproto.Error) {
 		return nil, json11.Validation("AlternateIdentifier must set exactly one of ExternalId or UniqueAttribute")
 	}
 	if e := s.authorize(c); e != nil {
+		return nil, e
+	}
+	return alt, nil
+}
+
+// uniquePaths are the user attributes GetUserId accepts as a UniqueAttribute.
+var uniquePaths = []string{"userName", "emails.value"}
+
+func (s *Service) getUserID(c *json11.Call) (any, *awsproto.Error) {
+	alt, e := s.alternateID(c)
+	if e != nil {
 		return nil, e
 	}
 	var users []*identitycenter.User

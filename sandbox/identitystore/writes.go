@@ -448,21 +448,8 @@ func (s *Service) listMemberships(c *json11.Call) (any, *awsproto.Error) {
 }
 
 func (s *Service) getGroupID(c *json11.Call) (any, *awsproto.Error) {
-	var req getUserIDRequest
-	if e := c.Decode(&req); e != nil {
-		return nil, e
-	}
-	if e := s.store(req.IdentityStoreId); e != nil {
-		return nil, e
-	}
-	alt := req.AlternateIdentifier
-	if alt == nil {
-		return nil, json11.Required("alternateIdentifier")
-	}
-	if (alt.ExternalId == nil) == (alt.UniqueAttribute == nil) {
-		return nil, json11.Validation("AlternateIdentifier must set exactly one of ExternalId or UniqueAttribute")
-	}
-	if e := s.authorize(c); e != nil {
+	alt, e := s.alternateID(c)
+	if e != nil {
 		return nil, e
 	}
 	if alt.ExternalId != nil {
