@@ -385,29 +385,44 @@ func (b *Broker) lookup(ctx context.Context, c Cache, req *request) (*Entry, err
 	return creds, err
 }
 
+// classify counts a cache lookup: a hit while e has more than the advisory
+// window left; else a miss, with e kept as the fallback (old) while it has
+// more than the mandatory window left.
+func (b *Broker) classify(e *Entry) (hit *Session, old *Entry) {
+	left := time.Duration(0)
+	if e != nil {
+		left = e.Expires.Sub(b.now())
+	}
+	if left > session.Advisory {
+		b.metrics.Hits.Add(1)
+		return sessionOf(e, true), nil
+	}
+	b.metrics.Misses.Add(1)
+	if left > session.Mandatory {
+		return nil, e
+	}
+	return nil, nil
+}
+
+// flightKey is the single-flight key of key on cache c: the process-local
+// fallback has flights of its own.
+func (b *Broker) flightKey(c Cache, key string) string {
+	if c == Cache(b.local) {
+		return key + "/local"
+	}
+	return key
+}
+
 func (b *Broker) serve(ctx context.Context, c Cache, req *request) (*Session, error) {
 	creds, err := b.lookup(ctx, c, req)
 	if err != nil {
 		return nil, err
 	}
-	left := time.Duration(0)
-	if creds != nil {
-		left = creds.Expires.Sub(b.now())
+	hit, old := b.classify(creds)
+	if hit != nil {
+		return hit, nil
 	}
-	if left > session.Advisory {
-		b.metrics.Hits.Add(1)
-		return sessionOf(creds, true), nil
-	}
-	b.metrics.Misses.Add(1)
-	var old *Entry
-	if left > session.Mandatory {
-		old = creds
-	}
-	fk := b.lockKey(req.principal)
-	if c == Cache(b.local) {
-		fk += "/local"
-	}
-	return b.join(ctx, fk, func(ctx context.Context) (*Session, error) { return b.exchangeLocked(ctx, c, req, old) })
+	return b.join(ctx, b.flightKey(c, b.lockKey(req.principal)), func(ctx context.Context) (*Session, error) { return b.exchangeLocked(ctx, c, req, old) })
 }
 
 // join runs fn once for all concurrent callers of key in this process,

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/tipctl/tipctl/tip/quicksight"
-	"github.com/tipctl/tipctl/tip/session"
 )
 
 // QuickSightConfig configures the QuickSight identity-context path: the
@@ -59,24 +58,11 @@ func (b *Broker) quickSight(ctx context.Context, c Cache, key string, user quick
 	if err != nil {
 		return nil, err
 	}
-	left := time.Duration(0)
-	if e != nil {
-		left = e.Expires.Sub(b.now())
+	hit, old := b.classify(e)
+	if hit != nil {
+		return hit, nil
 	}
-	if left > session.Advisory {
-		b.metrics.Hits.Add(1)
-		return sessionOf(e, true), nil
-	}
-	b.metrics.Misses.Add(1)
-	var old *Entry
-	if left > session.Mandatory {
-		old = e
-	}
-	fk := key
-	if c == Cache(b.local) {
-		fk += "/local"
-	}
-	return b.join(ctx, fk, func(ctx context.Context) (*Session, error) {
+	return b.join(ctx, b.flightKey(c, key), func(ctx context.Context) (*Session, error) {
 		recheck := func(ctx context.Context) (*Entry, error) { return b.get(ctx, c, credsKey) }
 		e, cached, err := b.locked(ctx, c, "lock:"+key, old, recheck, func(ctx context.Context, l *Lock) (*Entry, error) {
 			q := b.cfg.QuickSight
