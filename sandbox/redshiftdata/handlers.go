@@ -185,6 +185,23 @@ func notFound(id string) *awsproto.Error {
 		Fields: map[string]any{"ResourceId": awsproto.Truncate(id, 64)}}
 }
 
+// ownByID decodes a request of only {"Id"}, checks the caller's
+// permission and finds the caller's statement (DescribeStatement,
+// CancelStatement).
+func (h *Handler) ownByID(c *json11.Call) (*Statement, *awsproto.Error) {
+	var in struct {
+		ID *string `json:"Id"`
+	}
+	if e := c.Decode(&in); e != nil {
+		return nil, e
+	}
+	if e := c.Authorize("*"); e != nil {
+		return nil, e
+	}
+	st, _, e := h.own(c, in.ID)
+	return st, e
+}
+
 // own finds a statement of the caller.
 func (h *Handler) own(c *json11.Call, id *string) (*Statement, *Sub, *awsproto.Error) {
 	if id == nil {
@@ -198,16 +215,7 @@ func (h *Handler) own(c *json11.Call, id *string) (*Statement, *Sub, *awsproto.E
 }
 
 func (h *Handler) describe(c *json11.Call) (any, *awsproto.Error) {
-	var in struct {
-		ID *string `json:"Id"`
-	}
-	if e := c.Decode(&in); e != nil {
-		return nil, e
-	}
-	if e := c.Authorize("*"); e != nil {
-		return nil, e
-	}
-	st, _, e := h.own(c, in.ID)
+	st, e := h.ownByID(c)
 	if e != nil {
 		return nil, e
 	}
@@ -403,16 +411,7 @@ func (h *Handler) list(c *json11.Call) (any, *awsproto.Error) {
 }
 
 func (h *Handler) cancel(c *json11.Call) (any, *awsproto.Error) {
-	var in struct {
-		ID *string `json:"Id"`
-	}
-	if e := c.Decode(&in); e != nil {
-		return nil, e
-	}
-	if e := c.Authorize("*"); e != nil {
-		return nil, e
-	}
-	st, _, e := h.own(c, in.ID)
+	st, e := h.ownByID(c)
 	if e != nil {
 		return nil, e
 	}
