@@ -33,6 +33,14 @@ func printStatus(app *App, s *session.Status) {
 	} else {
 		fmt.Fprintf(app.text(), "Credentials:  none cached (minted on first use)\n")
 	}
+	switch {
+	case s.RenewsWithoutIdP && s.RenewalCallerUntil != nil:
+		fmt.Fprintf(app.text(), "Renewal:      Identity Center refresh token, presented by the bridge session (%s)\n", until(s.RenewalCallerUntil, now))
+	case s.RenewsWithoutIdP:
+		fmt.Fprintf(app.text(), "Renewal:      Identity Center refresh token, presented by the ambient AWS credentials\n")
+	default:
+		fmt.Fprintf(app.text(), "Renewal:      through the IdP\n")
+	}
 	fmt.Fprintf(app.text(), "Store:        %s\n", s.Backend)
 	if s.KeyBesideData {
 		fmt.Fprintf(app.text(), "              note: %s\n", store.WeakStoreNote)

@@ -62,6 +62,20 @@ type Config struct {
 	SessionName string
 	// SourceIdentity is set on the enhanced session when not empty.
 	SourceIdentity string
+
+	// Renewal, when set, is tried before the IdP: Identity Center's
+	// refresh_token grant renews the person's token without a new IdP
+	// assertion and without AssumeRoleWithWebIdentity (see Renew). When
+	// Identity Center refuses it (expired, revoked, already used) or its
+	// caller credentials have expired, Run falls back to the IdP path.
+	Renewal *Renewal
+	// SaveRenewal, when set, is called right after CreateTokenWithIAM
+	// answers with a refresh token, before step 3, so that a rotated
+	// refresh token is kept before anything else needs it; a nil Renewal
+	// means that the one given was refused and is to be forgotten. An
+	// error is reported through Result.SaveError and does not fail the
+	// chain: the IdP path still works without it.
+	SaveRenewal func(ctx context.Context, r *Renewal) error
 }
 
 // Result is what one run of the chain produced.
@@ -71,8 +85,16 @@ type Result struct {
 	AssumedRoleArn string
 	// User is the Identity Center identity carried by the session.
 	User Identity
-	// RoundTrips counts the AWS calls made (3 on success).
+	// RoundTrips counts the AWS calls made (3 on success, 2 when renewed).
 	RoundTrips int
+	// Renewed reports that Identity Center's refresh token made the
+	// session: the IdP was not asked for anything.
+	Renewed bool
+	// RenewalError is why a Renewal given in Config was not used (the IdP
+	// path ran instead); nil when none was given or it worked.
+	RenewalError error
+	// SaveError is the first error SaveRenewal returned.
+	SaveError error
 }
 
 // Identity is the Identity Center user decoded from the token reply.
@@ -127,12 +149,29 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		return nil, err
 	}
 	var trips int
+	var renewErr, saveErr error
+	if c.Renewal != nil {
+		res, err := renew(ctx, c)
+		if err == nil {
+			return res, nil
+		}
+		var se *StepError
+		if ctx.Err() != nil || errors.As(err, &se) && se.Step == 3 {
+			// Identity Center renewed the token and STS refused the
+			// session: the IdP path would end the same way.
+			return nil, err
+		}
+		trips, renewErr, saveErr = res.RoundTrips, err, res.SaveError
+	}
 	var lost error
 	for attempt := 1; ; attempt++ {
 		res, err := runOnce(ctx, c)
 		trips += res.RoundTrips
 		if err == nil {
-			res.RoundTrips = trips
+			res.RoundTrips, res.RenewalError = trips, renewErr
+			if res.SaveError == nil {
+				res.SaveError = saveErr
+			}
 			return res, nil
 		}
 		var se *StepError
@@ -179,11 +218,12 @@ func runOnce(ctx context.Context, c Config) (res *Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	bridgeDur, enhancedDur := durationOr(c.BridgeDuration, 15*time.Minute), durationOr(c.EnhancedDuration, time.Hour)
+	bridgeDur := durationOr(c.BridgeDuration, 15*time.Minute)
 
 	// 1. Bridge session from the IdP token (unsigned call), unless the
 	// ambient credentials stand in for it.
 	var bridgeCreds aws.CredentialsProvider
+	var bridge aws.Credentials
 	if c.BridgeRoleArn == "" && c.Ambient != nil {
 		bridgeCreds = c.Ambient
 	} else {
@@ -200,55 +240,70 @@ func runOnce(ctx context.Context, c Config) (res *Result, err error) {
 		if err != nil {
 			return res, stepError(1, "sts:AssumeRoleWithWebIdentity", err)
 		}
-		bridgeCreds = aws.NewCredentialsCache(staticProvider{credentialsOf(web.Credentials)})
+		bridge = credentialsOf(web.Credentials)
+		bridgeCreds = aws.NewCredentialsCache(staticProvider{bridge})
 	}
 
 	// 2. Identity Center token for the person.
+	return finish(ctx, c, res, bridgeCreds, bridge, "sso-oauth:CreateTokenWithIAM", &ssooidc.CreateTokenWithIAMInput{
+		ClientId:  aws.String(c.ApplicationArn),
+		GrantType: aws.String(JWTBearerGrant),
+		Assertion: aws.String(token),
+	})
+}
+
+// finish runs step 2 (CreateTokenWithIAM with in, signed by caller) and
+// step 3 (the identity-enhanced session); bridge is the bridge session
+// that caller serves, zero when the ambient credentials call.
+func finish(ctx context.Context, c Config, res *Result, caller aws.CredentialsProvider, bridge aws.Credentials, call string,
+	in *ssooidc.CreateTokenWithIAMInput) (*Result, error) {
 	idcCfg := c.AWS.Copy()
-	idcCfg.Credentials = bridgeCreds
+	idcCfg.Credentials = caller
 	if c.IdentityCenterRegion != "" {
 		idcCfg.Region = c.IdentityCenterRegion
 	}
 	res.RoundTrips++
-	// The assertion is single-use (see Run): the SDK may retry only what
-	// Identity Center refused without processing (clock skew, throttling).
+	// The assertion and the refresh token are single-use (see Run): the
+	// SDK may retry only what Identity Center refused without processing
+	// (clock skew, throttling).
 	tok, err := ssooidc.NewFromConfig(idcCfg, func(o *ssooidc.Options) { o.Retryer = refusedOnly{o.Retryer} }).
-		CreateTokenWithIAM(ctx, &ssooidc.CreateTokenWithIAMInput{
-			ClientId:  aws.String(c.ApplicationArn),
-			GrantType: aws.String(JWTBearerGrant),
-			Assertion: aws.String(token),
-		})
+		CreateTokenWithIAM(ctx, in)
 	if err != nil {
-		return res, stepError(2, "sso-oauth:CreateTokenWithIAM", err)
+		return res, stepError(2, call, err)
+	}
+	if rt := aws.ToString(tok.RefreshToken); rt != "" && c.SaveRenewal != nil {
+		if err := c.SaveRenewal(ctx, &Renewal{RefreshToken: rt, Bridge: bridge}); err != nil {
+			res.SaveError = err
+		}
 	}
 	identityContext, ident, err := identityContextOf(tok)
 	if err != nil {
-		return res, &StepError{Step: 2, Call: "sso-oauth:CreateTokenWithIAM", Message: err.Error(),
+		return res, &StepError{Step: 2, Call: call, Message: err.Error(),
 			Hint: "the Identity Center reply carried no sts:identity_context; check the application's scopes", Err: err}
 	}
 	res.User = ident
 
 	// 3. Identity-enhanced session.
 	bridgeCfg := c.AWS.Copy()
-	bridgeCfg.Credentials = bridgeCreds
+	bridgeCfg.Credentials = caller
 	name := c.SessionName
 	if name == "" {
 		name = SessionName(ident.UserID)
 	}
-	in := &sts.AssumeRoleInput{
+	ain := &sts.AssumeRoleInput{
 		RoleArn:         aws.String(c.EnhancedRoleArn),
 		RoleSessionName: aws.String(name),
-		DurationSeconds: aws.Int32(int32(enhancedDur / time.Second)),
+		DurationSeconds: aws.Int32(int32(durationOr(c.EnhancedDuration, time.Hour) / time.Second)),
 		ProvidedContexts: []ststypes.ProvidedContext{{
 			ProviderArn:      aws.String(IdentityCenterProvider),
 			ContextAssertion: aws.String(identityContext),
 		}},
 	}
 	if c.SourceIdentity != "" {
-		in.SourceIdentity = aws.String(c.SourceIdentity)
+		ain.SourceIdentity = aws.String(c.SourceIdentity)
 	}
 	res.RoundTrips++
-	out, err := sts.NewFromConfig(bridgeCfg).AssumeRole(ctx, in)
+	out, err := sts.NewFromConfig(bridgeCfg).AssumeRole(ctx, ain)
 	if err != nil {
 		return res, stepError(3, "sts:AssumeRole", err)
 	}

@@ -167,8 +167,10 @@ func (m *Manager) SaveLogin(ctx context.Context, t *Tokens) error {
 	if err := m.Vault.Put(ctx, tokensKey(m.Profile.Name), b); err != nil {
 		return err
 	}
-	if err := m.Vault.Delete(credsKey(m.Profile.Name)); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+	for _, k := range []string{credsKey(m.Profile.Name), renewalKey(m.Profile.Name)} {
+		if err := m.Vault.Delete(k); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
 	return nil
 }
@@ -312,6 +314,8 @@ func (m *Manager) mint(ctx context.Context) (*Credentials, error) {
 		}
 	}
 	res, err := run(ctx, exchange.Config{
+		Renewal:              m.renewal(),
+		SaveRenewal:          m.saveRenewal,
 		Ambient:              ambient,
 		AWS:                  cfg,
 		IdentityCenterRegion: p.ICRegion(),
@@ -326,6 +330,7 @@ func (m *Manager) mint(ctx context.Context) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.noteRenewal(res)
 	return &Credentials{
 		AccessKeyID: res.Credentials.AccessKeyID, SecretAccessKey: res.Credentials.SecretAccessKey,
 		SessionToken: res.Credentials.SessionToken, Expiration: res.Credentials.Expires.UTC(),
@@ -534,6 +539,12 @@ type Status struct {
 	AssumedRoleArn   string     `json:"assumed_role_arn,omitempty"`
 	UserID           string     `json:"identity_center_user_id,omitempty"`
 	Backend          string     `json:"store_backend"`
+	// RenewsWithoutIdP: the next renewal presents Identity Center's
+	// refresh token (no IdP refresh, no AssumeRoleWithWebIdentity), by
+	// the bridge session until RenewalCallerUntil, or by the ambient
+	// credentials when that is nil.
+	RenewsWithoutIdP   bool       `json:"renews_without_idp"`
+	RenewalCallerUntil *time.Time `json:"renewal_caller_expiry,omitempty"`
 	// KeyBesideData: the file store's key is in a key file next to the
 	// secrets (no passphrase, no keyring).
 	KeyBesideData bool `json:"store_key_beside_data,omitempty"`
@@ -552,6 +563,13 @@ func (m *Manager) Status() (*Status, error) {
 		s.CanRefresh = t.RefreshToken != ""
 		s.RefreshRejectedAt = timePtr(t.RefreshRejectedAt)
 		s.Usable = s.CanRefresh || (!t.IDTokenUsed && m.assertionExpiry(t).Sub(m.now()) > IDTokenMargin)
+	}
+	if s.LoggedIn {
+		var until time.Time
+		s.RenewsWithoutIdP, until = m.RenewalStatus()
+		if s.RenewsWithoutIdP {
+			s.RenewalCallerUntil = timePtr(until)
+		}
 	}
 	c, err := m.CachedCredentials()
 	if err != nil {
