@@ -1,11 +1,12 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"sort"
@@ -63,9 +64,6 @@ without a terminal, missing values are an error that names them.
 					provider = old.Provider
 				}
 			}
-			if provider == "" {
-				return Errorf(ExitUsage, "pass --provider "+strings.Join(config.Providers(), "|"), "no provider given for profile %q", name)
-			}
 			merged := map[string]string{}
 			for k, v := range current {
 				merged[k] = v
@@ -74,19 +72,40 @@ without a terminal, missing values are an error that names them.
 				merged[k] = v
 			}
 			switchBridge(merged, values)
+			dpath := draftPath(cfg, name)
+			var a *asker
+			if app.canAsk() {
+				hc, err := app.httpClient()
+				if err != nil {
+					return err
+				}
+				a = newAsker(cmd.Context(), app, provider, merged, hc, dpath)
+				if provider, err = a.offerDraft(provider, values); err != nil {
+					return a.unfinished(name, err)
+				}
+			}
+			if provider == "" {
+				return Errorf(ExitUsage, "pass --provider "+strings.Join(config.Providers(), "|"), "no provider given for profile %q", name)
+			}
 			p, missing, err := config.BuildProfile(provider, merged)
+			if err != nil && a != nil {
+				// Values given earlier or with --config that are wrong
+				// are asked again, each with its problem.
+				missing, err = a.reaskBad(provider, err, missing)
+			}
 			if err != nil {
 				return Errorf(ExitConfig, "", "%v", err)
 			}
 			if len(missing) > 0 {
-				if !app.canAsk() {
+				if a == nil {
 					return Errorf(ExitConfig, "pass them with --config '{\"KEY\": \"VALUE\", ...}'", "missing values for profile %q: %s", name, strings.Join(missing, ", "))
 				}
-				if err := prompt(app, merged, missing); err != nil {
-					return err
+				a.provider = provider
+				if err := a.askAll(missing); err != nil {
+					return a.unfinished(name, err)
 				}
 				if p, missing, err = config.BuildProfile(provider, merged); err != nil {
-					return Errorf(ExitConfig, "", "%v", err)
+					return Errorf(ExitConfig, "your answers are kept: run `tipctl configure idp -p "+name+"` again to resume", "%v", err)
 				} else if len(missing) > 0 {
 					return Errorf(ExitConfig, "", "still missing: %s", strings.Join(missing, ", "))
 				}
@@ -94,6 +113,9 @@ without a terminal, missing values are an error that names them.
 			p.Name = name
 			if err := saveProfile(cfg, p); err != nil {
 				return err
+			}
+			if err := os.Remove(dpath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				app.say("tipctl: warning: could not remove the draft %s: %v", dpath, err)
 			}
 			for _, w := range p.Warnings() {
 				app.say("tipctl: warning: %s", w)
@@ -141,33 +163,6 @@ func configValues(raw string) (map[string]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// prompt asks for each missing key on the terminal.
-func prompt(app *App, values map[string]string, missing []string) error {
-	r := bufio.NewReader(app.Stdin)
-	for _, k := range missing {
-		def := values[k]
-		help := config.InputHelp(k)
-		if def != "" {
-			fmt.Fprintf(app.Stderr, "%s (%s) [%s]: ", k, help, def)
-		} else {
-			fmt.Fprintf(app.Stderr, "%s (%s): ", k, help)
-		}
-		line, err := r.ReadString('\n')
-		if err != nil && err != io.EOF {
-			return err
-		}
-		line = strings.TrimSpace(line)
-		if line == "" {
-			line = def
-		}
-		values[k] = line
-		if err == io.EOF {
-			break
-		}
-	}
-	return nil
 }
 
 func newConfigureSandboxCmd(app *App) *cobra.Command {

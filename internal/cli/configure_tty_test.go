@@ -44,7 +44,7 @@ _, status = os.waitpid(pid, 0)
 sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(status))`
 	answers := strings.Join([]string{
-		"org_url=https://dev-123456.okta.com", "client_id=0oa1example", "region=eu-west-1",
+		"org_url=https://dev-123456.okta.com", "keep=y", "client_id=0oa1example", "region=eu-west-1",
 		"application_arn=arn:aws:sso::111122223333:application/ssoins-1111222233334444/apl-1111222233334444",
 		"bridge_role_arn=arn:aws:iam::111122223333:role/tip-bridge", "enhanced_role_arn=arn:aws:iam::111122223333:role/tip-enhanced",
 	}, ";")

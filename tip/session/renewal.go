@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/tipctl/tipctl/tip/exchange"
@@ -30,6 +31,18 @@ type storedRenewal struct {
 	RefreshToken string       `json:"refresh_token"`
 	Bridge       *Credentials `json:"bridge,omitempty"`
 	SavedAt      time.Time    `json:"saved_at"`
+	// For is the exchange the token came from (renewalScope): a profile
+	// edited since (another application, role, assertion, issuer) goes
+	// through the IdP path again.
+	For string `json:"for"`
+}
+
+// renewalScope names what a stored refresh token is good for: the
+// profile's exchange as configured now.
+func (m *Manager) renewalScope() string {
+	p := m.Profile
+	return strings.Join([]string{p.Issuer, p.ClientID, p.Assertion, p.ApplicationARN, p.BridgeRoleARN,
+		p.ExchangeCredentials, p.ICRegion(), p.EndpointURL}, "\n")
 }
 
 // renewal returns the stored Identity Center refresh token, or nil (none,
@@ -44,7 +57,7 @@ func (m *Manager) renewal() *exchange.Renewal {
 		return nil
 	}
 	var sr storedRenewal
-	if it.Unmarshal(&sr) != nil || sr.RefreshToken == "" {
+	if it.Unmarshal(&sr) != nil || sr.RefreshToken == "" || sr.For != m.renewalScope() {
 		return nil
 	}
 	r := &exchange.Renewal{RefreshToken: sr.RefreshToken}
@@ -63,7 +76,7 @@ func (m *Manager) saveRenewal(_ context.Context, r *exchange.Renewal) error {
 		}
 		return nil
 	}
-	sr := storedRenewal{RefreshToken: r.RefreshToken, SavedAt: m.now().UTC()}
+	sr := storedRenewal{RefreshToken: r.RefreshToken, SavedAt: m.now().UTC(), For: m.renewalScope()}
 	if r.Bridge.AccessKeyID != "" {
 		sr.Bridge = &Credentials{AccessKeyID: r.Bridge.AccessKeyID, SecretAccessKey: r.Bridge.SecretAccessKey,
 			SessionToken: r.Bridge.SessionToken, Expiration: r.Bridge.Expires.UTC(), AssumedRoleArn: m.Profile.BridgeRoleARN}
