@@ -111,6 +111,10 @@ type Input struct {
 	Now func() time.Time
 	// SkipE2E leaves out the dry run, so the token stays unused.
 	SkipE2E bool
+	// Services are the services used with the sessions (keys of
+	// Services): the scopes, the jti claim and the S3 Access Grants
+	// instance are checked against them.
+	Services []string
 	// RenewsToken says the caller replaces the token after the dry run
 	// (tipctl refreshes a stored login), so the report does not ask for a
 	// new login.
@@ -130,6 +134,7 @@ var checks = []check{
 	{"token.expiry", (*runner).tokenExpiry},
 	{"token.discovery", (*runner).tokenDiscovery},
 	{"token.signature", (*runner).tokenSignature},
+	{"token.jti", (*runner).tokenJTI},
 	{"idc.application", (*runner).idcApplication},
 	{"idc.instance", (*runner).idcInstance},
 	{"idc.grant.issuer", (*runner).idcGrantIssuer},
@@ -138,11 +143,14 @@ var checks = []check{
 	{"idc.user.external_ids", (*runner).idcUserExternalIDs},
 	{"idc.assignment", (*runner).idcAssignment},
 	{"idc.scopes", (*runner).idcScopes},
+	{"idc.scope.targets", (*runner).idcScopeTargets},
+	{"idc.scope.services", (*runner).idcScopeServices},
 	{"idc.actor_policy", (*runner).idcActorPolicy},
 	{"iam.oidc_provider", (*runner).iamOIDCProvider},
 	{"iam.bridge.trust", (*runner).iamBridgeTrust},
 	{"iam.enhanced.trust", (*runner).iamEnhancedTrust},
 	{"iam.enhanced.permissions", (*runner).iamEnhancedPermissions},
+	{"s3ag.instance", (*runner).s3agInstance},
 	{"e2e.assume_web_identity", (*runner).e2eAssumeWebIdentity},
 	{"e2e.create_token", (*runner).e2eCreateToken},
 	{"e2e.assume_role", (*runner).e2eAssumeRole},
@@ -234,6 +242,8 @@ type runner struct {
 	// missingRoles are role ARNs that do not exist (see preflight).
 	noAdmin      string
 	missingRoles []string
+
+	scopes map[string][]string // access scope → authorized targets
 }
 
 func newRunner(in Input) *runner {
@@ -385,7 +395,7 @@ func Actions() []string {
 	return []string{
 		"sso:DescribeApplication", "sso:DescribeInstance", "sso:ListApplicationGrants", "sso:DescribeTrustedTokenIssuer",
 		"sso:ListTrustedTokenIssuers", "sso:GetApplicationAssignmentConfiguration", "sso:ListApplicationAssignments",
-		"sso:ListApplicationAccessScopes", "sso:GetApplicationAuthenticationMethod",
+		"sso:ListApplicationAccessScopes", "sso:GetApplicationAuthenticationMethod", "sso:ListApplications", "s3:GetAccessGrantsInstance",
 		"identitystore:GetUserId", "identitystore:DescribeUser", "identitystore:ListGroupMembershipsForMember", "identitystore:DescribeGroup",
 		"iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider", "iam:GetRole",
 		"iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion",

@@ -136,7 +136,7 @@ func input(sb *sandbox.Sandbox, token string) diag.Input {
 	return diag.Input{
 		Token: token, ApplicationArn: appArn(sb),
 		BridgeRoleArn: roleArn(sb, "tip-bridge"), EnhancedRoleArn: roleArn(sb, "tip-enhanced"),
-		AWS: awsConfig(sb, "test", "test"), Now: sb.Env.Now,
+		AWS: awsConfig(sb, "test", "test"), Now: sb.Env.Now, Services: []string{"s3ag", "quicksight"},
 	}
 }
 

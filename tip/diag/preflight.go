@@ -55,7 +55,7 @@ func (r *runner) preflight(ctx context.Context) []Result {
 // needsAdmin reports whether check id reads the setup with the
 // administrator credentials.
 func needsAdmin(id string) bool {
-	return strings.HasPrefix(id, "idc.") || strings.HasPrefix(id, "iam.")
+	return strings.HasPrefix(id, "idc.") || strings.HasPrefix(id, "iam.") || strings.HasPrefix(id, "s3ag.")
 }
 
 // adminSkip is the result of such a check without the credentials.
