@@ -30,6 +30,7 @@ type diagOptions struct {
 	appArn, bridgeArn, enhancedArn string
 	endpoint, region               string
 	noE2E                          bool
+	services                       []string
 }
 
 func newDiagCmd(app *App) *cobra.Command {
@@ -42,7 +43,10 @@ credentials and prints a checklist: the IdP token (structure, expiry, clock skew
 discovery, signature), the Identity Center application (enabled, customer managed,
 jwt-bearer grant, trusted token issuer, audience, user mapping, external ids,
 assignment, scopes, actor policy) and IAM (OIDC provider, the bridge and the
-identity-enhanced roles' trust policies, linted). It ends with a real dry run of
+identity-enhanced roles' trust policies, linted). With --services it also checks
+each scope's authorized targets against the services used (and Redshift's and
+Q Business's own Identity Center application), the jti claim Redshift requires,
+and that the S3 Access Grants instance uses the same Identity Center instance. It ends with a real dry run of
 the three calls, which reports the first failing step with its AWS error code.
 
 The dry run exchanges the token with Identity Center, which accepts each token
@@ -70,6 +74,7 @@ or the AWS profile (AWS_PROFILE, or the profile's base_aws_profile). They need:
 	f.StringVar(&o.endpoint, "endpoint-url", "", "send every AWS call here, e.g. the sandbox (default: the profile's, or AWS_ENDPOINT_URL)")
 	f.StringVar(&o.region, "region", "", "AWS region (default: the profile's Identity Center region, AWS_REGION, us-east-1)")
 	f.BoolVar(&o.noE2E, "no-e2e", false, "skip the dry run, so the token stays unused")
+	f.StringSliceVar(&o.services, "services", nil, "services used with the sessions ("+strings.Join(diag.ServiceNames(), ",")+"): checks their scopes, the jti claim and the S3 Access Grants instance")
 	return cmd
 }
 
@@ -93,8 +98,13 @@ func runDiag(cmd *cobra.Command, app *App, o diagOptions) error {
 	if token == "" && prof != nil {
 		token, stored = diagStoredToken(cmd.Context(), app, prof)
 	}
+	for _, sv := range o.services {
+		if _, ok := diag.Services[sv]; !ok {
+			return Errorf(ExitUsage, "pass --services from "+strings.Join(diag.ServiceNames(), ","), "unknown service %q", sv)
+		}
+	}
 	in := diag.Input{Token: token, ApplicationArn: o.appArn, BridgeRoleArn: o.bridgeArn, EnhancedRoleArn: o.enhancedArn,
-		SkipE2E: o.noE2E}
+		SkipE2E: o.noE2E, Services: o.services}
 	endpoint, region := o.endpoint, o.region
 	var accessKey, secretKey, sharedProfile string
 	if prof != nil {

@@ -82,7 +82,7 @@ func dtReport(t *testing.T, stdout string) *diag.Report {
 func TestDiagJSONAllPass(t *testing.T) {
 	dtIsolate(t)
 	sb := dtSandbox(t, nil)
-	args := append([]string{"diag", "--output", "json", "--jwt", dtLogin(t, sb, "alice")}, dtARNs(sb)...)
+	args := append([]string{"diag", "--output", "json", "--services", "s3ag,quicksight", "--jwt", dtLogin(t, sb, "alice")}, dtARNs(sb)...)
 	r := dtRun(t, dtAdminEnv, "", args...)
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\nstderr: %s\nstdout: %s", r.code, r.stderr, r.stdout)
@@ -213,7 +213,7 @@ func TestDiagProfileDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Everything but the token comes from the profile, including the admin keys.
-	r := dtRun(t, map[string]string{}, "", "--profile", "sb", "diag", "-o", "json", "--jwt", dtLogin(t, sb, "alice"))
+	r := dtRun(t, map[string]string{}, "", "--profile", "sb", "diag", "-o", "json", "--services", "s3ag", "--jwt", dtLogin(t, sb, "alice"))
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stderr, r.stdout)
 	}
@@ -248,7 +248,7 @@ func TestDiagStoredLogin(t *testing.T) {
 	if _, stderr, code := run(t, "auth", "login"); code != 0 {
 		t.Fatalf("login: %d %s", code, stderr)
 	}
-	out, stderr, code = run(t, "diag", "-o", "json")
+	out, stderr, code = run(t, "diag", "-o", "json", "--services", "quicksight")
 	if code != ExitOK {
 		t.Fatalf("diag: %d %s\n%s", code, stderr, out)
 	}
@@ -269,5 +269,28 @@ func TestDiagStoredLogin(t *testing.T) {
 	// And diag again right away: the stored token is fresh.
 	if out, stderr, code := run(t, "diag", "-o", "json"); code != ExitOK {
 		t.Fatalf("second diag: %d %s\n%s", code, stderr, out)
+	}
+}
+
+// TestDiagServices (E5): --services checks the scopes against the services
+// used; without it those checks say what to pass; an unknown service is a
+// usage error.
+func TestDiagServices(t *testing.T) {
+	dtIsolate(t)
+	sb := dtSandbox(t, nil)
+	r := dtRun(t, dtAdminEnv, "", append([]string{"diag", "-o", "json", "--no-e2e", "--jwt", dtLogin(t, sb, "alice")}, dtARNs(sb)...)...)
+	rep := dtReport(t, r.stdout)
+	for _, id := range []string{"idc.scope.services", "s3ag.instance"} {
+		if c := rep.Find(id); r.code != ExitOK || c.Status != diag.Skip || !strings.Contains(c.Fix, "--services") {
+			t.Fatalf("%s without --services: exit %d %+v", id, r.code, c)
+		}
+	}
+	r = dtRun(t, dtAdminEnv, "", append([]string{"diag", "-o", "json", "--no-e2e", "--services", "s3ag,qbusiness", "--jwt", dtLogin(t, sb, "alice")}, dtARNs(sb)...)...)
+	if c := dtReport(t, r.stdout).Find("idc.scope.services"); r.code != ExitFailure || c.Status != diag.Fail || !strings.Contains(c.Message, "Q Business") {
+		t.Fatalf("qbusiness without its scope: exit %d %+v", r.code, c)
+	}
+	r = dtRun(t, dtAdminEnv, "", append([]string{"diag", "--services", "s3,athena", "--jwt", "x"}, dtARNs(sb)...)...)
+	if r.code != ExitUsage || !strings.Contains(r.stderr, `unknown service "s3"`) || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("unknown service: exit %d %q", r.code, r.stderr)
 	}
 }
