@@ -81,6 +81,10 @@ type Options struct {
 	// TrustIssuer and Audience make the world trust an external OpenID
 	// issuer for tokens with that audience (see TrustIssuer).
 	TrustIssuer, Audience string
+	// IssuerDiscovery, with TrustIssuer, is where its discovery document
+	// is read when the issuer's name is not reachable from here (see
+	// jwtverify.Verifier.RegisterDiscovery).
+	IssuerDiscovery string
 	// AllowRemote permits a Listen address that is not loopback. The
 	// sandbox hands out administrator keys and passwords; Start refuses to
 	// serve them to the network (ErrRemoteListen) unless this is set.
@@ -122,6 +126,9 @@ func Start(opts Options) (*Sandbox, error) {
 	if err != nil {
 		ln.Close()
 		return nil, err
+	}
+	if opts.TrustIssuer != "" && opts.IssuerDiscovery != "" {
+		s.Env.JWT.RegisterDiscovery(opts.TrustIssuer, opts.IssuerDiscovery)
 	}
 	if opts.MaxObjectSize > 0 {
 		if st, ok := s.Env.Objects.(interface{ SetMaxObjectSize(int64) }); ok {

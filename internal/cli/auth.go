@@ -280,7 +280,7 @@ stored secrets are corrupt, so it is the way out of a broken store.`,
 func idpConfig(p *config.Profile, hc *http.Client, getenv func(string) string) idp.Config {
 	c := idp.Config{Issuer: p.Issuer, ClientID: p.ClientID, Scopes: p.EffectiveScopes(), RedirectPort: p.RedirectPort, AuthParams: p.AuthParams,
 		HTTPClient: hc, Endpoints: idp.Endpoints{AuthURL: p.IdP.Authorization, TokenURL: p.IdP.Token, DeviceAuthURL: p.IdP.Device,
-			RevocationURL: p.IdP.Revocation, UserInfoURL: p.IdP.UserInfo, JWKSURL: p.IdP.JWKS}}
+			RevocationURL: p.IdP.Revocation, UserInfoURL: p.IdP.UserInfo, JWKSURL: p.IdP.JWKS}, DiscoveryURL: p.IdP.Discovery}
 	if d, err := config.Paths(); err == nil {
 		c.Cache = idp.DirCache{Dir: filepath.Join(d.State, "cache")}
 	}

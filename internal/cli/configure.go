@@ -58,14 +58,18 @@ without a terminal, missing values are an error that names them.
 			}
 			name := app.profileName()
 			current := map[string]string{}
-			if old, ok := cfg.Lookup(name); ok {
-				current = old.Values()
+			old := ""
+			if p, ok := cfg.Lookup(name); ok {
+				current, old = p.Values(), p.Provider
 				if provider == "" {
-					provider = old.Provider
+					provider = old
 				}
 			}
 			merged := map[string]string{}
 			for k, v := range current {
+				if k == "provider" && provider != old {
+					continue // --provider switches the preset of an existing profile
+				}
 				merged[k] = v
 			}
 			for k, v := range values {

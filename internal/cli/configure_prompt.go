@@ -250,8 +250,12 @@ func (a *asker) checkIssuer(p *config.Profile) (bool, error) {
 	defer cancel()
 	cfg := idp.Config{Issuer: p.Issuer, ClientID: "tipctl-configure", HTTPClient: a.hc,
 		Endpoints: idp.Endpoints{AuthURL: p.IdP.Authorization, TokenURL: p.IdP.Token, DeviceAuthURL: p.IdP.Device,
-			RevocationURL: p.IdP.Revocation, UserInfoURL: p.IdP.UserInfo, JWKSURL: p.IdP.JWKS}}
-	fmt.Fprintf(a.app.Stderr, "  checking %s/.well-known/openid-configuration ...\n", Sanitize(strings.TrimSuffix(p.Issuer, "/")))
+			RevocationURL: p.IdP.Revocation, UserInfoURL: p.IdP.UserInfo, JWKSURL: p.IdP.JWKS}, DiscoveryURL: p.IdP.Discovery}
+	where := strings.TrimSuffix(p.Issuer, "/") + "/.well-known/openid-configuration"
+	if p.IdP.Discovery != "" {
+		where = p.IdP.Discovery
+	}
+	fmt.Fprintf(a.app.Stderr, "  checking %s ...\n", Sanitize(where))
 	prov, err := idp.Discover(ctx, cfg)
 	if err == nil {
 		e := prov.Endpoints()

@@ -64,7 +64,7 @@ change is written there atomically.`,
 				return Errorf(ExitUsage, "give a positive number, e.g. --events 5000", "--events must be positive")
 			}
 			opts := sandbox.Options{Listen: listen, WorldFile: worldFile, AllowRemote: allowRemote, MaxObjectSize: maxObject, Events: events,
-				TrustIssuer: trust.issuer, Audience: trust.audience, Bare: bare, StateDir: stateDir}
+				TrustIssuer: trust.issuer, Audience: trust.audience, IssuerDiscovery: trust.discovery, Bare: bare, StateDir: stateDir}
 			if trail || cmd.Flags().Changed("trail-bucket") {
 				opts.TrailBucket = trailBucket
 			}

@@ -6,16 +6,20 @@ import (
 
 // trustFlags are `tipctl sandbox --trust-issuer URL --audience AUD`: the
 // sandbox trusts a third-party OpenID issuer in one step.
-type trustFlags struct{ issuer, audience string }
+type trustFlags struct{ issuer, audience, discovery string }
 
 func (t *trustFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&t.issuer, "trust-issuer", "", "also trust this external OpenID issuer: trusted token issuer, IAM OIDC provider, bridge-role trust; Identity Center users are created on first sight from the token's email")
 	cmd.Flags().StringVar(&t.audience, "audience", "", "with --trust-issuer: the aud of its tokens (its client id, or an API audience)")
+	cmd.Flags().StringVar(&t.discovery, "issuer-discovery", "", "with --trust-issuer: read its discovery document from this URL (an IdP serving a production issuer name from a local address)")
 }
 
 func (t *trustFlags) check() error {
 	if (t.issuer == "") != (t.audience == "") {
 		return Errorf(ExitUsage, "pass both, e.g. --trust-issuer https://idp.example.com --audience my-client-id", "--trust-issuer and --audience go together")
+	}
+	if t.discovery != "" && t.issuer == "" {
+		return Errorf(ExitUsage, "pass --trust-issuer too", "--issuer-discovery goes with --trust-issuer")
 	}
 	return nil
 }

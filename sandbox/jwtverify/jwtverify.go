@@ -83,6 +83,9 @@ type Verifier struct {
 	mu     sync.Mutex
 	local  map[string]func() *jose.JSONWebKeySet
 	remote map[string]cached
+	// discovery maps an issuer to where its discovery document is read
+	// instead of ISSUER/.well-known/openid-configuration.
+	discovery map[string]string
 }
 
 type cached struct {
@@ -263,7 +266,13 @@ func (v *Verifier) fetch(ctx context.Context, iss string) (*jose.JSONWebKeySet, 
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := v.getJSON(ctx, iss+"/.well-known/openid-configuration", &disc); err != nil {
+	where := iss + "/.well-known/openid-configuration"
+	v.mu.Lock()
+	if d, ok := v.discovery[iss]; ok {
+		where = d
+	}
+	v.mu.Unlock()
+	if err := v.getJSON(ctx, where, &disc); err != nil {
 		return nil, fail(KeysUnavailable, "the issuer's discovery document could not be fetched: %v", err)
 	}
 	if strings.TrimSuffix(disc.Issuer, "/") != iss || disc.JWKSURI == "" {

@@ -248,7 +248,7 @@ func yamlProblems(err error) []string {
 			case "fileModel":
 				where = "the top level (known: version, profiles)"
 			case "IdPEndpoints":
-				where = "idp_endpoints (known: authorization, token, device, revocation, userinfo, jwks)"
+				where = "idp_endpoints (known: authorization, token, device, revocation, userinfo, jwks, discovery)"
 			}
 			return fmt.Sprintf("unknown key %q in %s", sm[1], where)
 		})

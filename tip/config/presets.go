@@ -101,6 +101,7 @@ var inputHelp = map[string]string{
 	"idp_endpoints.revocation":    "IdP token revocation endpoint URL",
 	"idp_endpoints.userinfo":      "IdP userinfo endpoint URL",
 	"idp_endpoints.jwks":          "IdP JWKS URL",
+	"idp_endpoints.discovery":     "IdP discovery document URL, when it is not at ISSUER/.well-known/openid-configuration (the document must name the issuer)",
 	InputOktaOrgURL:               "Okta org URL (e.g. https://dev-123456.okta.com)",
 	InputOktaAuthServerID:         "Okta authorization server id (default: default)",
 	InputEntraTenantID:            "Entra ID directory (tenant) id, a GUID",
@@ -359,6 +360,7 @@ func (b *builder) common() {
 		Revocation:    in["idp_endpoints.revocation"],
 		UserInfo:      in["idp_endpoints.userinfo"],
 		JWKS:          in["idp_endpoints.jwks"],
+		Discovery:     in["idp_endpoints.discovery"],
 	}
 }
 
@@ -456,6 +458,9 @@ func (b *builder) entra() {
 		return
 	}
 	b.p.Issuer = iss
+	if b.p.IdP.Discovery != "" {
+		return // the discovery document says where the endpoints are
+	}
 	setDefault(&b.p.IdP.Authorization, base+"/oauth2/v2.0/authorize")
 	setDefault(&b.p.IdP.Token, base+"/oauth2/v2.0/token")
 	setDefault(&b.p.IdP.Device, base+"/oauth2/v2.0/devicecode")
@@ -473,6 +478,9 @@ func (b *builder) entraV1(base, tenant string) {
 		return
 	}
 	b.p.Issuer = iss
+	if b.p.IdP.Discovery != "" {
+		return // the discovery document says where the endpoints are
+	}
 	setDefault(&b.p.IdP.Authorization, base+"/oauth2/authorize")
 	setDefault(&b.p.IdP.Token, base+"/oauth2/token")
 	setDefault(&b.p.IdP.Device, base+"/oauth2/devicecode")

@@ -129,6 +129,10 @@ type IdPEndpoints struct {
 	Revocation    string `yaml:"revocation,omitempty" json:"revocation,omitempty"`
 	UserInfo      string `yaml:"userinfo,omitempty" json:"userinfo,omitempty"`
 	JWKS          string `yaml:"jwks,omitempty" json:"jwks,omitempty"`
+	// Discovery is the URL of the OpenID discovery document when it is
+	// not at Issuer + "/.well-known/openid-configuration" (a proxy, a
+	// private endpoint); the document must still name Issuer.
+	Discovery string `yaml:"discovery,omitempty" json:"discovery,omitempty"`
 }
 
 // IsZero reports whether no endpoint is overridden.
@@ -175,6 +179,7 @@ func (p *Profile) Values() map[string]string {
 	put("idp_endpoints.revocation", p.IdP.Revocation)
 	put("idp_endpoints.userinfo", p.IdP.UserInfo)
 	put("idp_endpoints.jwks", p.IdP.JWKS)
+	put("idp_endpoints.discovery", p.IdP.Discovery)
 	if len(p.AuthParams) > 0 {
 		keys := make([]string, 0, len(p.AuthParams))
 		for k := range p.AuthParams {

@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestIssuerForms (seed 003): Entra ID v1 as well as v2 issuers, and
 // Okta's org authorization server as well as custom ones; the presets do
@@ -44,5 +47,22 @@ func TestIssuerForms(t *testing.T) {
 	}
 	if _, _, err := BuildProfile(ProviderEntraID, with("tenant_id", tenant, "token_version", "3")); err == nil {
 		t.Errorf("token_version 3 accepted")
+	}
+}
+
+// An Entra ID profile whose discovery document is read from another URL
+// takes its endpoints from that document, not from the preset.
+func TestEntraWithDiscoveryURL(t *testing.T) {
+	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	p, missing, err := BuildProfile(ProviderEntraID, map[string]string{"tenant_id": tenant, "token_version": "1",
+		"idp_endpoints.discovery": "https://proxy.example.com/.well-known/openid-configuration", "client_id": "c",
+		"application_arn": SandboxApplicationARN, "bridge_role_arn": SandboxBridgeRoleARN, "enhanced_role_arn": SandboxEnhancedRoleARN, "region": "us-east-1"})
+	if err != nil || len(missing) > 0 || p.Issuer != "https://sts.windows.net/"+tenant+"/" || p.IdP.Token != "" || p.IdP.Authorization != "" ||
+		p.IdP.Discovery != "https://proxy.example.com/.well-known/openid-configuration" {
+		t.Fatalf("profile %+v missing %v: %v", p, missing, err)
+	}
+	if _, _, err := BuildProfile(ProviderOIDC, map[string]string{"issuer": "https://idp.example.com", "idp_endpoints.discovery": "https://idp.example.com/config.json"}); err == nil ||
+		!strings.Contains(err.Error(), "/.well-known/openid-configuration") {
+		t.Fatalf("discovery URL of another shape: %v", err)
 	}
 }

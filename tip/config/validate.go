@@ -145,6 +145,10 @@ func (p *Profile) Validate() error {
 	c.endpoint("idp_endpoints.revocation", p.IdP.Revocation)
 	c.endpoint("idp_endpoints.userinfo", p.IdP.UserInfo)
 	c.endpoint("idp_endpoints.jwks", p.IdP.JWKS)
+	c.endpoint("idp_endpoints.discovery", p.IdP.Discovery)
+	if d := p.IdP.Discovery; d != "" && !strings.HasSuffix(d, "/.well-known/openid-configuration") {
+		c.add("idp_endpoints.discovery", "%q must end with /.well-known/openid-configuration", d)
+	}
 
 	c.appARN(p.ApplicationARN)
 	c.exchangeShape(p)

@@ -61,6 +61,11 @@ type Config struct {
 	RedirectPort int
 	// Endpoints override what discovery says (or fill in what it lacks).
 	Endpoints Endpoints
+	// DiscoveryURL, when set, is where the discovery document is read
+	// instead of Issuer + "/.well-known/openid-configuration" (a proxy, a
+	// private endpoint, a test IdP serving a production issuer name); the
+	// document must still name Issuer exactly.
+	DiscoveryURL string
 	// AuthParams are extra authorization request parameters, e.g.
 	// prompt=consent (some IdPs grant offline_access only with it) or
 	// login_hint.
@@ -130,9 +135,27 @@ func Discover(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	octx := oidc.ClientContext(ctx, client)
 	wellKnown := strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration"
-	op, err := oidc.NewProvider(octx, cfg.Issuer)
+	base := cfg.Issuer
+	if cfg.DiscoveryURL != "" {
+		// go-oidc reads BASE/.well-known/openid-configuration and, told the
+		// issuer this way, skips its own issuer comparison: made below.
+		wellKnown = cfg.DiscoveryURL
+		base = strings.TrimSuffix(strings.TrimSuffix(cfg.DiscoveryURL, "/"), "/.well-known/openid-configuration")
+		octx = oidc.InsecureIssuerURLContext(octx, cfg.Issuer)
+	}
+	op, err := oidc.NewProvider(octx, base)
 	if err != nil {
 		return nil, discoveryError(cfg.Issuer, wellKnown, err)
+	}
+	if cfg.DiscoveryURL != "" {
+		var named struct {
+			Issuer string `json:"issuer"`
+		}
+		if err := op.Claims(&named); err != nil || named.Issuer != cfg.Issuer {
+			return nil, &DiscoveryError{Issuer: cfg.Issuer, Reason: fmt.Sprintf(
+				"the discovery document at %s names the issuer %q, not %q; set the profile's issuer to exactly the IdP's issuer (trailing slashes matter)",
+				cfg.DiscoveryURL, named.Issuer, cfg.Issuer)}
+		}
 	}
 	var found Endpoints
 	if err := op.Claims(&found); err != nil {
@@ -221,6 +244,14 @@ func (c Config) validate() error {
 	}
 	if err := checkURL(c.Issuer); err != nil {
 		return fmt.Errorf("the issuer %q is not usable: %v", c.Issuer, err)
+	}
+	if c.DiscoveryURL != "" {
+		if err := checkURL(c.DiscoveryURL); err != nil {
+			return fmt.Errorf("the discovery URL %q is not usable: %v", c.DiscoveryURL, err)
+		}
+		if !strings.HasSuffix(c.DiscoveryURL, "/.well-known/openid-configuration") {
+			return fmt.Errorf("the discovery URL %q does not end with /.well-known/openid-configuration", c.DiscoveryURL)
+		}
 	}
 	if c.ClientID == "" {
 		return errors.New("the IdP client id is not set")

@@ -37,9 +37,14 @@ const (
 
 // IdP is a running node-oidc-provider.
 type IdP struct {
-	Issuer string
-	stderr *buffer
+	// URL is where it is served (http://127.0.0.1:PORT); Issuer is its
+	// issuer, the same unless StartIssuer named another.
+	URL, Issuer string
+	stderr      *buffer
 }
+
+// Discovery is the URL of its discovery document.
+func (n *IdP) Discovery() string { return n.URL + "/.well-known/openid-configuration" }
 
 type buffer struct {
 	mu sync.Mutex
@@ -68,6 +73,14 @@ func fixtureDir() string {
 // or the fixture's node_modules the test is skipped, except in CI.
 func Start(t *testing.T) *IdP {
 	t.Helper()
+	return StartIssuer(t, "")
+}
+
+// StartIssuer is Start with another issuer name (an Entra ID v1 or Okta
+// org issuer, which no test can reach by name): tokens and discovery carry
+// issuer, while the endpoints stay at the local URL.
+func StartIssuer(t *testing.T, issuer string) *IdP {
+	t.Helper()
 	skip := t.Skip
 	if os.Getenv("CI") == "true" {
 		skip = t.Fatal
@@ -82,6 +95,7 @@ func Start(t *testing.T) *IdP {
 	}
 	cmd := exec.Command(node, "server.js", "0")
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TIPCTL_FIXTURE_ISSUER="+issuer)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -99,13 +113,14 @@ func Start(t *testing.T) *IdP {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if issuer, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-				ready <- issuer
+			if line, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
+				ready <- line
 			}
 		}
 	}()
 	select {
-	case n.Issuer = <-ready:
+	case line := <-ready:
+		n.URL, n.Issuer, _ = strings.Cut(line, " ")
 	case <-time.After(30 * time.Second):
 		t.Fatalf("node-oidc-provider did not start; stderr:\n%s", n.stderr.String())
 	}
@@ -117,7 +132,7 @@ func Start(t *testing.T) *IdP {
 // tipctl opens it).
 func (n *IdP) SignIn(ctx context.Context, authURL string) error {
 	jar, _ := cookiejar.New(nil)
-	u, _ := url.Parse(n.Issuer)
+	u, _ := url.Parse(n.URL)
 	c := &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	method, target, form := http.MethodGet, authURL, url.Values(nil)
