@@ -43,6 +43,12 @@ JSON object, inline or in a file; tip-cli's keys are accepted too). Missing
 values are asked for on a terminal, with the current ones as defaults;
 without a terminal, missing values are an error that names them.
 
+On a terminal each answer is checked as it is given (ARN shapes and kinds,
+URLs, the client id) and asked again with the reason when wrong; once the
+issuer is known its discovery document is fetched and what was found is
+shown. The answers of a run that ends early are kept next to config.yaml
+(drafts/PROFILE.json, no secrets) and the next run offers to resume them.
+
   tipctl configure idp --provider okta --config '{"org_url": "https://dev-1.okta.com",
     "client_id": "0oa...", "application_arn": "arn:aws:sso::...", "bridge_role_arn": "...",
     "enhanced_role_arn": "...", "region": "eu-west-1"}'`,
