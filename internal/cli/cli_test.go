@@ -104,7 +104,10 @@ func TestLoginAndCredentialProcess(t *testing.T) {
 		t.Fatalf("second call was not served from the cache")
 	}
 
-	// Forced: the used id_token is refreshed first (assertions are single use).
+	// Forced: renewed with Identity Center's refresh token (D4), so the
+	// used id_token is not refreshed at the IdP and no new bridge session
+	// is made (the IdP path is TestRenewalUsesIdentityCenterRefreshToken's
+	// fallback).
 	tokenCalls := sb.Env.Stats.Get("idp:token")
 	out3, stderr, code := run(t, "auth", "get-iam-credentials", "--force-new")
 	var pc3 processCreds
@@ -112,8 +115,9 @@ func TestLoginAndCredentialProcess(t *testing.T) {
 	if code != 0 || pc3.AccessKeyId == pc.AccessKeyId {
 		t.Fatalf("--force-new: %d %s", code, stderr)
 	}
-	if sb.Env.Stats.Get("idp:token") != tokenCalls+1 || sb.Env.Stats.Get("sso-oauth:CreateTokenWithIAM") != 2 {
-		t.Fatalf("force-new did not refresh the IdP token once and exchange once")
+	if sb.Env.Stats.Get("idp:token") != tokenCalls || sb.Env.Stats.Get("sso-oauth:CreateTokenWithIAM") != 2 ||
+		sb.Env.Stats.Get("sts:AssumeRoleWithWebIdentity") != 1 {
+		t.Fatalf("force-new did not renew with the Identity Center refresh token alone: %v", sb.Env.Stats.Snapshot())
 	}
 
 	out, _, code = run(t, "auth", "status", "-o", "json")
