@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -122,12 +123,12 @@ func TestKilledLockHolderProcess(t *testing.T) {
 		<-exited
 	}()
 
-	// A holds bob's lock and has started the chain (step 1 done, step 2
-	// hanging at Identity Center).
+	// A holds bob's lock and is mid-exchange: step 1 done, its
+	// CreateTokenWithIAM parked at the sandbox's Identity Center.
 	deadline := time.Now().Add(time.Minute)
 	var lockKey, aToken string
 	for {
-		if keys := watch.Keys(ctx, "tipctl:broker:lock:*").Val(); len(keys) == 1 && f.sb.Env.Stats.Get("sts:AssumeRoleWithWebIdentity") == 1 {
+		if keys := watch.Keys(ctx, "tipctl:broker:lock:*").Val(); len(keys) == 1 && f.held(t, "sso-oauth") == 1 {
 			lockKey = keys[0]
 			aToken = watch.Get(ctx, lockKey).Val()
 			break
@@ -183,6 +184,10 @@ func TestKilledLockHolderProcess(t *testing.T) {
 	if held == aToken && (pttl <= 0 || pttl > lease) {
 		t.Fatalf("the dead replica's lock has PTTL %v, want within (0, %v]", pttl, lease)
 	}
+	// Identity Center answers again, except A's request: it stays parked
+	// in its 10-minute delay (the sandbox has not read its body, so it
+	// does not notice the dead client), and never reaches Identity Center
+	// during this test.
 	f.delay(t, "sso-oauth", "")
 
 	var r result
@@ -212,8 +217,8 @@ func TestKilledLockHolderProcess(t *testing.T) {
 	if _, user := f.whoami(t, r.s.Credentials); user != "bob" {
 		t.Fatalf("B served a session of %q, want bob", user)
 	}
-	if n := f.exchanges(t); n != 1 {
-		t.Fatalf("CreateTokenWithIAM calls that reached Identity Center = %d, want 1 (B's; A's died in flight)", n)
+	if n := f.exchanges(t); n != 1 || f.held(t, "sso-oauth") != 1 {
+		t.Fatalf("CreateTokenWithIAM calls that reached Identity Center = %d (want 1, B's), parked = %d (want 1, A's)", n, f.held(t, "sso-oauth"))
 	}
 	if n := f.sb.Env.Stats.Get("sts:AssumeRoleWithWebIdentity"); n != 2 {
 		t.Fatalf("AssumeRoleWithWebIdentity = %d, want 2 (A's step 1 and B's)", n)
@@ -228,4 +233,12 @@ func TestKilledLockHolderProcess(t *testing.T) {
 	if n := metric(b.b, "fenced"); n != 0 {
 		t.Fatalf("B's store was fenced off %d times", n)
 	}
+}
+
+// held is the number of requests to service parked in an injected delay.
+func (f *fixture) held(t testing.TB, service string) int {
+	t.Helper()
+	h, _ := f.control(t, http.MethodGet, "/_sandbox/faults", "")["held"].(map[string]any)
+	n, _ := h[service].(float64)
+	return int(n)
 }
