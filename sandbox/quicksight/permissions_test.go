@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -262,5 +263,47 @@ func snapshotAs(t *testing.T, sb *sandbox.Sandbox, email, dashboard, sheet strin
 			t.Fatalf("snapshot job still %s after a minute", job.JobStatus)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// boto3Permissions drives the permission APIs with botocore's own codec,
+// models and paginator.
+const boto3Permissions = `
+import boto3, sys
+ep = sys.argv[1]
+q = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1").client("quicksight", endpoint_url=ep)
+A, arn = "123456789012", "arn:aws:quicksight:us-east-1:123456789012:"
+p = q.describe_dashboard_permissions(AwsAccountId=A, DashboardId="emea-pipeline")
+print("perms=" + ",".join(sorted(x["Principal"][len(arn):] + "/" + str(len(x["Actions"])) for x in p["Permissions"])))
+def search(user):
+    pages = q.get_paginator("search_dashboards").paginate(AwsAccountId=A, PaginationConfig={"PageSize": 1},
+        Filters=[{"Name": "QUICKSIGHT_VIEWER_OR_OWNER", "Operator": "StringEquals", "Value": arn + "user/default/" + user}])
+    return ",".join(sorted(d["DashboardId"] for pg in pages for d in pg["DashboardSummaryList"]))
+print("bob=" + search("tip-enhanced/bob@example.com"))
+u = q.update_dashboard_permissions(AwsAccountId=A, DashboardId="emea-pipeline", GrantPermissions=[{"Principal": arn + "group/default/apac-sales",
+    "Actions": ["quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard"]}])
+print("status=%d" % u["Status"])
+print("bob2=" + search("tip-enhanced/bob@example.com"))
+try:
+    q.search_dashboards(AwsAccountId=A, Filters=[{"Name": "DASHBOARD_NAME", "Operator": "StringEquals", "Value": "x"}])
+except q.exceptions.InvalidParameterValueException:
+    print("bad-filter=InvalidParameterValueException")
+`
+
+func TestBoto3DashboardPermissions(t *testing.T) {
+	t.Parallel()
+	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
+		t.Skip("python3 with boto3 is not installed; the botocore cross-check is skipped")
+	}
+	sb, _ := start(t, nil)
+	out, err := exec.Command("python3", "-c", boto3Permissions, sb.URL()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("boto3: %v\n%s", err, out)
+	}
+	for _, want := range []string{"perms=group/default/emea-sales/3,group/default/exec-global/3,user/default/alice/8\n",
+		"bob=sales-overview\n", "status=200\n", "bob2=emea-pipeline,sales-overview\n", "bad-filter=InvalidParameterValueException"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("boto3 output lacks %q:\n%s", want, out)
+		}
 	}
 }
