@@ -1,9 +1,6 @@
 package broker
 
-import (
-	"bytes"
-	"sync"
-)
+import "sync"
 
 // opened remembers, per store key, the last sealed value this process
 // authenticated and what it decrypted to. A Redis hit whose value is
@@ -19,7 +16,7 @@ type opened struct {
 }
 
 type openedEntry struct {
-	sealed []byte
+	sealed string
 	entry  *Entry
 }
 
@@ -31,10 +28,10 @@ func newOpened(max int) *opened {
 }
 
 // get returns the entry sealed is known to open to under key, or nil.
-func (o *opened) get(key string, sealed []byte) *Entry {
+func (o *opened) get(key, sealed string) *Entry {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if oe, ok := o.m[key]; ok && bytes.Equal(oe.sealed, sealed) {
+	if oe, ok := o.m[key]; ok && oe.sealed == sealed {
 		return oe.entry
 	}
 	return nil
@@ -42,7 +39,7 @@ func (o *opened) get(key string, sealed []byte) *Entry {
 
 // put records that sealed opened to e under key. When full, an arbitrary
 // entry is dropped (the map is a cache of work, not of truth).
-func (o *opened) put(key string, sealed []byte, e *Entry) {
+func (o *opened) put(key, sealed string, e *Entry) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.m[key]; !ok && len(o.m) >= o.max {

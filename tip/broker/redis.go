@@ -88,7 +88,7 @@ func (r *Redis) key(k string) string { return r.prefix + k }
 // unchanged entry is compared, not decrypted again.
 func (r *Redis) Get(ctx context.Context, key string) (*Entry, error) {
 	k := r.key(key)
-	b, err := r.client.Get(ctx, k).Bytes()
+	v, err := r.client.Get(ctx, k).Result()
 	if errors.Is(err, redis.Nil) {
 		r.opened.forget(k)
 		return nil, nil
@@ -97,17 +97,17 @@ func (r *Redis) Get(ctx context.Context, key string) (*Entry, error) {
 		return nil, err
 	}
 	if r.opened == nil {
-		return r.seal.open(k, b)
+		return r.seal.open(k, []byte(v))
 	}
-	if e := r.opened.get(k, b); e != nil {
+	if e := r.opened.get(k, v); e != nil {
 		return e, nil
 	}
-	e, err := r.seal.open(k, b)
+	e, err := r.seal.open(k, []byte(v))
 	if err != nil {
 		r.opened.forget(k)
 		return nil, err
 	}
-	r.opened.put(k, b, e)
+	r.opened.put(k, v, e)
 	return e, nil
 }
 
