@@ -3,6 +3,7 @@ package redshiftdata
 import (
 	"context"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/tipctl/tipctl/sandbox/awsproto"
@@ -126,7 +127,18 @@ func (h *Handler) listTables(c *json11.Call) (any, *awsproto.Error) {
 				out = append(out, member{Name: t.Name, Schema: s, Type: "TABLE"})
 			}
 		}
+		for _, v := range db.viewList(s) {
+			if tre.MatchString(v.name) && db.visible(u, s+"."+v.name) {
+				out = append(out, member{Name: v.name, Schema: s, Type: "VIEW"})
+			}
+		}
 	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Schema != out[j].Schema {
+			return out[i].Schema < out[j].Schema
+		}
+		return out[i].Name < out[j].Name
+	})
 	return pageOut("ListTables", db.Name, "Tables", out, in)
 }
 

@@ -128,7 +128,10 @@ func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params
 	if len(st) == 0 {
 		return nil, errf("ERROR: the SQL text has no statement")
 	}
-	st = d.qualified(st)
+	st, err := d.qualified(st)
+	if err != nil {
+		return nil, err
+	}
 	words := map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name),
 		"user": sqlengine.QuoteString(u.Name)}
 	var args []any
@@ -269,16 +272,20 @@ func stripTableAttributes(st []sqlengine.Token) []sqlengine.Token {
 }
 
 // qualified drops this database's name from three-part names
-// (dev.public.sales_data) and answers current_database().
-func (d *Database) qualified(st []sqlengine.Token) []sqlengine.Token {
+// (dev.public.sales_data) and answers current_database(); a three-part
+// name in another database fails as Redshift fails it.
+func (d *Database) qualified(st []sqlengine.Token) ([]sqlengine.Token, error) {
 	dot := func(i int) bool {
 		return i < len(st) && st[i].Kind == sqlengine.Punct && st[i].Text == "."
 	}
 	out := make([]sqlengine.Token, 0, len(st))
 	for i := 0; i < len(st); i++ {
 		t := st[i]
-		if t.Name() && t.Text == d.Name && !(i > 0 && dot(i-1)) && dot(i+1) && i+4 < len(st) &&
-			st[i+2].Name() && dot(i+3) && st[i+4].Name() && d.store.HasSchema(st[i+2].Text) {
+		if t.Name() && !(i > 0 && dot(i-1)) && dot(i+1) && i+4 < len(st) &&
+			st[i+2].Name() && dot(i+3) && st[i+4].Name() && d.store.HasSchema(st[i+2].Text) && !d.store.HasSchema(t.Text) {
+			if t.Text != d.Name {
+				return nil, errf("ERROR: database %q does not exist", t.Text)
+			}
 			i++ // the name and its dot
 			continue
 		}
@@ -290,7 +297,7 @@ func (d *Database) qualified(st []sqlengine.Token) []sqlengine.Token {
 		}
 		out = append(out, t)
 	}
-	return out
+	return out, nil
 }
 
 func (d *Database) copy(ctx context.Context, u User, c *cursor) (*Outcome, error) {

@@ -136,16 +136,6 @@ func errf(format string, a ...any) error { return &sqlError{msg: fmt.Sprintf(for
 type catalog interface {
 	columns(table string) []string // nil when the table (or view) does not exist
 	tables(schema string) []string // tables and views
-	isView(table string) bool
-}
-
-// noRLSOnViews refuses row-level security on a view: the sandbox applies
-// the policies of a view's base tables, for the person who queries it.
-func noRLSOnViews(cat catalog, t string) error {
-	if cat.isView(t) {
-		return errf("ERROR: the sandbox does not support RLS policies on views; %q applies the policies of its tables to whoever queries it", t[strings.Index(t, ".")+1:])
-	}
-	return nil
 }
 
 // isSecurityStatement tells the statements the sandbox runs itself.
@@ -231,9 +221,6 @@ func (s *Security) apply(st []sqlengine.Token, cat catalog) error {
 		}
 		if cat.columns(t) == nil {
 			return errf("ERROR: relation %q does not exist", t[strings.Index(t, ".")+1:])
-		}
-		if err := noRLSOnViews(cat, t); err != nil {
-			return err
 		}
 		c.accept("row", "level", "security")
 		ts := s.table(t)
@@ -376,9 +363,6 @@ func (s *Security) attach(c *cursor, attach bool, cat catalog) error {
 		cols := cat.columns(t)
 		if cols == nil {
 			return errf("ERROR: relation %q does not exist", t[strings.Index(t, ".")+1:])
-		}
-		if err := noRLSOnViews(cat, t); err != nil {
-			return err
 		}
 		have := map[string]bool{}
 		for _, col := range cols {

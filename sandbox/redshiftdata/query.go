@@ -61,7 +61,7 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 					return nil, errf("ERROR: permission denied for relation %s", vw.name)
 				}
 			}
-			x, err := d.viewExtra(ctx, u, vw, a.cols, words, 0)
+			x, err := d.viewExtra(ctx, u, vw, a, words, 0)
 			if err != nil {
 				return nil, err
 			}

@@ -161,7 +161,7 @@ func (d *Database) materialize(ctx context.Context, u User, v *view, words map[s
 			if !names[inner.name] || inner == v {
 				continue
 			}
-			x, err := d.viewExtra(ctx, u, inner, nil, words, depth+1)
+			x, err := d.viewExtra(ctx, u, inner, access{ok: true, filter: d.sec.rowFilter(u, schema+"."+inner.name, words)}, words, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -171,13 +171,25 @@ func (d *Database) materialize(ctx context.Context, u User, v *view, words map[s
 	return d.store.Run(ctx, q, words, nil, tables, extras, sqlengine.Limits{MaxRows: maxResultRows, ColumnTypes: hints})
 }
 
-// viewExtra is view v as u reads it: the columns cols allows (nil: all).
-func (d *Database) viewExtra(ctx context.Context, u User, v *view, cols map[string]bool, words map[string]string, depth int) (sqlengine.Extra, error) {
+// viewExtra is view v as u reads it: the rows of the RLS policies
+// attached to the view itself (a.filter), in the columns a allows.
+func (d *Database) viewExtra(ctx context.Context, u User, v *view, a access, words map[string]string, depth int) (sqlengine.Extra, error) {
 	res, err := d.materialize(ctx, u, v, words, depth)
 	if err != nil {
 		return sqlengine.Extra{}, err
 	}
 	x := sqlengine.Extra{Schema: v.schema, Name: v.name}
+	if a.filter != "" {
+		all := sqlengine.Extra{Schema: v.schema, Name: v.name, Columns: v.cols, Rows: res.Rows}
+		q, err := sqlengine.Lex("SELECT * FROM " + sqlengine.QuoteIdent(v.schema) + "." + sqlengine.QuoteIdent(v.name) + " WHERE " + a.filter)
+		if err != nil {
+			return sqlengine.Extra{}, err
+		}
+		if res, err = d.store.Run(ctx, q, nil, nil, nil, []sqlengine.Extra{all}, sqlengine.Limits{MaxRows: maxResultRows}); err != nil {
+			return sqlengine.Extra{}, err
+		}
+	}
+	cols := a.cols
 	var keep []int
 	for i, c := range v.cols {
 		if cols == nil || cols[c.Name] {

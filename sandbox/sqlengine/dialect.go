@@ -25,6 +25,15 @@ import (
 // result column that is a whole cast, the type it was cast to (in order;
 // "" where unknown), so that the result describes it as Redshift would.
 func Redshift(toks []Token) (out []Token, hints []string, err error) {
+	sites := 0
+	for _, t := range toks {
+		if isPunct(t, "::") || (t.Kind == Word && (rewritten[t.Text] || datePartFuncs[t.Text])) {
+			sites++
+		}
+	}
+	if sites > maxRewrites {
+		return nil, nil, &Refused{Msg: fmt.Sprintf("ERROR: the sandbox rewrites at most %d casts, ILIKEs and Redshift functions in one statement", maxRewrites)}
+	}
 	out = append([]Token(nil), toks...)
 	if out, err = rewriteColonCasts(out); err != nil {
 		return nil, nil, err
@@ -38,6 +47,13 @@ func Redshift(toks []Token) (out []Token, hints []string, err error) {
 	}
 	return out, hints, nil
 }
+
+// maxRewrites bounds the rewriting work one statement may ask for (each
+// site costs a pass over the statement).
+const maxRewrites = 1000
+
+var rewritten = map[string]bool{"cast": true, "ilike": true, "top": true, "sysdate": true, "getdate": true, "nvl": true,
+	"extract": true, "position": true, "substring": true, "trim": true, "listagg": true}
 
 func word(s string) Token            { return Token{Kind: Word, Text: s} }
 func punct(s string) Token           { return Token{Kind: Punct, Text: s} }
@@ -203,7 +219,7 @@ func splice(toks []Token, from, to int, repl ...Token) []Token {
 
 // rewriteColonCasts turns expr::type into CAST(expr AS type).
 func rewriteColonCasts(toks []Token) ([]Token, error) {
-	for n := 0; n < 10_000; n++ {
+	for n := 0; n <= maxRewrites; n++ {
 		i := -1
 		for k, t := range toks {
 			if isPunct(t, "::") {
@@ -272,7 +288,7 @@ func rewriteCasts(toks []Token) ([]Token, error) {
 		}
 		typ := typeText(toks[as+1 : close])
 		if _, err := parseType(typ); err != nil {
-			return nil, err
+			return nil, &Refused{Msg: "ERROR: " + err.Error()}
 		}
 		repl := []Token{word("rs_cast"), punct("(")}
 		repl = append(repl, toks[i+2:as]...)
@@ -333,6 +349,8 @@ func rewriteTop(toks []Token) ([]Token, error) {
 			return nil, syntaxNear(toks, i+1)
 		}
 		n := toks[i+1]
+		setOp := func(t Token) bool { return t.Is("union") || t.Is("intersect") || t.Is("except") || t.Is("minus") }
+		compound := p > 0 && (setOp(toks[p-1]) || (toks[p-1].Is("all") && p > 1 && setOp(toks[p-2])) || toks[p-1].Is("distinct") && p > 1 && setOp(toks[p-2]))
 		end, depth := len(toks), 0
 		for j := i + 2; j < len(toks); j++ {
 			if isPunct(toks[j], "(") {
@@ -343,9 +361,25 @@ func rewriteTop(toks []Token) ([]Token, error) {
 					break
 				}
 				depth--
-			} else if depth == 0 && (toks[j].Is("limit") || toks[j].Is("union") || toks[j].Is("intersect") || toks[j].Is("except") || toks[j].Is("minus")) {
-				return nil, &Refused{Msg: fmt.Sprintf("ERROR: syntax error at or near %q", strings.ToUpper(toks[j].Text))}
+			} else if depth == 0 && setOp(toks[j]) {
+				end, compound = j, true
+				break
+			} else if depth == 0 && compound && (toks[j].Is("order") || toks[j].Is("limit")) {
+				end = j // the compound's own ORDER BY and LIMIT
+				break
+			} else if depth == 0 && toks[j].Is("limit") {
+				return nil, &Refused{Msg: "ERROR: syntax error at or near \"LIMIT\""}
 			}
+		}
+		if compound {
+			// One member of a UNION: SELECT * FROM (member LIMIT n).
+			member := append([]Token{}, toks[p:i]...)
+			member = append(member, toks[i+2:end]...)
+			repl := []Token{word("select"), punct("*"), word("from"), punct("(")}
+			repl = append(repl, member...)
+			repl = append(repl, word("limit"), n, punct(")"))
+			toks = splice(toks, p, end, repl...)
+			continue
 		}
 		toks = splice(toks, end, end, word("limit"), n)
 		toks = splice(toks, i, i+2)

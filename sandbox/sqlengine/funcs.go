@@ -512,13 +512,19 @@ func dateAdd(a []driver.Value) (driver.Value, error) {
 		return nil, err
 	}
 	k := int(n)
+	// Months: the day is kept, or the month's last day when it has fewer.
+	addMonths := func(m int) time.Time {
+		first := time.Date(t.Year(), t.Month()+time.Month(m), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+		last := first.AddDate(0, 1, -1).Day()
+		return first.AddDate(0, 0, min(t.Day(), last)-1)
+	}
 	switch part {
 	case "year":
-		t = t.AddDate(k, 0, 0)
+		t = addMonths(12 * k)
 	case "quarter":
-		t = t.AddDate(0, 3*k, 0)
+		t = addMonths(3 * k)
 	case "month":
-		t = t.AddDate(0, k, 0)
+		t = addMonths(k)
 	case "week":
 		t = t.AddDate(0, 0, 7*k)
 	case "day":
