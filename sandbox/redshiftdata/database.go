@@ -132,8 +132,7 @@ func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params
 	if err != nil {
 		return nil, err
 	}
-	words := map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name),
-		"user": sqlengine.QuoteString(u.Name)}
+	words := map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name)}
 	var args []any
 	for _, t := range st {
 		if t.Kind == sqlengine.Param {
@@ -173,6 +172,7 @@ func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params
 	}
 	switch sqlengine.Classify(st) {
 	case sqlengine.Query:
+		words["user"] = words["current_user"] // USER is current_user in a query
 		return d.query(ctx, u, st, words, args)
 	case sqlengine.Write, sqlengine.Define:
 		if !u.Super {
@@ -211,6 +211,8 @@ func (d *Database) admin(ctx context.Context, st []sqlengine.Token, words map[st
 		return d.createView(ctx, c, true, words)
 	case c.accept("drop", "view"):
 		return d.dropView(c)
+	case c.accept("unload"):
+		return nil, errf("ERROR: the sandbox does not support UNLOAD")
 	case c.accept("create", "materialized"), c.accept("create", "function"), c.accept("create", "procedure"), c.accept("create", "external"):
 		return nil, errf("ERROR: the sandbox does not support %s", strings.ToUpper(sqlengine.Text(st[:c.i])))
 	case c.accept("create", "table"), c.accept("create", "temp", "table"), c.accept("create", "temporary", "table"):

@@ -143,7 +143,7 @@ func isSecurityStatement(st []sqlengine.Token) bool {
 	c := &cursor{t: st}
 	return c.accept("create", "role") || c.accept("drop", "role") || c.accept("create", "rls") ||
 		c.accept("drop", "rls") || c.accept("attach", "rls") || c.accept("detach", "rls") ||
-		c.accept("grant") || c.accept("revoke") || isAlterRLS(st)
+		c.accept("grant") || c.accept("revoke") || isAlterRLS(st) || isUserStatement(st)
 }
 
 func isAlterRLS(st []sqlengine.Token) bool {
@@ -163,6 +163,9 @@ func (s *Security) apply(st []sqlengine.Token, cat catalog) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := &cursor{t: st}
+	if isUserStatement(st) {
+		return s.users(c)
+	}
 	switch {
 	case c.accept("create", "role"):
 		n, err := c.name()
@@ -467,6 +470,9 @@ func (s *Security) grant(c *cursor, grant bool, cat catalog) error {
 		if !c.punct(",") {
 			break
 		}
+	}
+	if c.accept("for") {
+		return s.scopedGrant(c, privs, grant, to)
 	}
 	if !c.accept("on") {
 		return c.errNear()

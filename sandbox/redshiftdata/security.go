@@ -54,13 +54,16 @@ type Security struct {
 	privs    map[string]map[string]*privilege
 	policies map[string]*policy
 	tables   map[string]*tableSecurity
-	ignore   map[string]bool // grantee keys with IGNORE RLS
+	ignore   map[string]bool                  // grantee keys with IGNORE RLS
+	dbUsers  map[string]bool                  // CREATE USER
+	scoped   map[string]map[string]*privilege // schema → grantee → FOR TABLES IN SCHEMA privileges
 }
 
 func newSecurity() *Security {
 	return &Security{roles: map[string]bool{}, members: map[string]map[string]bool{},
 		privs: map[string]map[string]*privilege{}, policies: map[string]*policy{},
-		tables: map[string]*tableSecurity{}, ignore: map[string]bool{}}
+		tables: map[string]*tableSecurity{}, ignore: map[string]bool{}, dbUsers: map[string]bool{},
+		scoped: map[string]map[string]*privilege{}}
 }
 
 // keys lists the grantee keys that apply to u: the user, PUBLIC, and every
@@ -121,7 +124,11 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 	keys := s.keys(u)
 	a := access{}
 	all := false
+	schema, _, _ := strings.Cut(table, ".")
 	for _, k := range keys {
+		if p := s.scoped[schema][k]; p != nil && p.sel {
+			a.ok, all = true, true
+		}
 		p := s.privs[table][k]
 		if p == nil || !p.sel {
 			continue
