@@ -130,7 +130,7 @@ func TestRedshiftDialect(t *testing.T) {
 // TestDialectWithAWSCLI: a cast and ILIKE, as a person types them into the
 // AWS CLI with their identity-enhanced profile.
 func TestDialectWithAWSCLI(t *testing.T) {
-	needCLI(t, "aws", "jq")
+	ststest.NeedTools(t, "aws", "jq")
 	sb := ststest.Sandbox(t, world.DefaultYAML())
 	env := ttiProfile(t, sb, "alice")
 	out, err := bash(t, env, `ID=$(aws redshift-data execute-statement --profile my-tti-profile --workgroup-name my-workgroup --database dev \
