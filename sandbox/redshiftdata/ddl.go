@@ -501,33 +501,18 @@ func (s *Security) grant(c *cursor, grant bool, cat catalog) error {
 			return err
 		}
 	}
-	if !c.accept(to) {
-		return c.errNear()
-	}
-	gs, err := c.list(c.grantee)
-	if err != nil {
-		return err
-	}
 	for _, t := range tables {
 		if cat.columns(t) == nil {
 			return errf("ERROR: relation %q does not exist", t[strings.Index(t, ".")+1:])
 		}
 	}
-	for _, g := range gs {
-		if err := s.checkGrantee(g); err != nil {
-			return err
-		}
+	gs, err := s.grantees(c, to)
+	if err != nil {
+		return err
 	}
 	for _, t := range tables {
-		if s.privs[t] == nil {
-			s.privs[t] = map[string]*privilege{}
-		}
 		for _, g := range gs {
-			p := s.privs[t][g]
-			if p == nil {
-				p = &privilege{dml: map[string]bool{}}
-				s.privs[t][g] = p
-			}
+			p := slot(s.privs, t, g)
 			for _, pr := range privs {
 				switch pr {
 				case "select", "all":

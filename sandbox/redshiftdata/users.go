@@ -128,28 +128,13 @@ func (s *Security) scopedGrant(c *cursor, privs []string, grant bool, to string)
 	if err != nil {
 		return err
 	}
-	if !c.accept(to) {
-		return c.errNear()
-	}
-	gs, err := c.list(c.grantee)
+	gs, err := s.grantees(c, to)
 	if err != nil {
 		return err
 	}
-	for _, g := range gs {
-		if err := s.checkGrantee(g); err != nil {
-			return err
-		}
-	}
 	for _, schema := range schemas {
-		if s.scoped[schema] == nil {
-			s.scoped[schema] = map[string]*privilege{}
-		}
 		for _, g := range gs {
-			p := s.scoped[schema][g]
-			if p == nil {
-				p = &privilege{dml: map[string]bool{}}
-				s.scoped[schema][g] = p
-			}
+			p := slot(s.scoped, schema, g)
 			for _, pr := range privs {
 				switch pr {
 				case "select":
@@ -166,4 +151,34 @@ func (s *Security) scopedGrant(c *cursor, privs []string, grant bool, to string)
 		}
 	}
 	return c.end()
+}
+
+// grantees reads TO (or FROM) grantee[, …] and checks that each exists.
+func (s *Security) grantees(c *cursor, to string) ([]string, error) {
+	if !c.accept(to) {
+		return nil, c.errNear()
+	}
+	gs, err := c.list(c.grantee)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		if err := s.checkGrantee(g); err != nil {
+			return nil, err
+		}
+	}
+	return gs, nil
+}
+
+// slot is the privilege of grantee g on object o in m, made when absent.
+func slot(m map[string]map[string]*privilege, o, g string) *privilege {
+	if m[o] == nil {
+		m[o] = map[string]*privilege{}
+	}
+	p := m[o][g]
+	if p == nil {
+		p = &privilege{dml: map[string]bool{}}
+		m[o][g] = p
+	}
+	return p
 }

@@ -431,12 +431,21 @@ func datePartName(v driver.Value) (string, error) {
 	return "", fail("unit %q not supported", p)
 }
 
-func dateTrunc(a []driver.Value) (driver.Value, error) {
-	part, err := datePartName(a[0])
-	if err != nil {
-		return nil, err
+// clockUnits are the date parts below a day.
+var clockUnits = map[string]time.Duration{"hour": time.Hour, "minute": time.Minute, "second": time.Second}
+
+// partAndTime reads a date part and a timestamp; ok is false when the
+// result is NULL or err is set.
+func partAndTime(p, v driver.Value) (part string, t time.Time, ok bool, err error) {
+	if part, err = datePartName(p); err != nil {
+		return "", t, false, err
 	}
-	t, ok, err := timeArg(a[1])
+	t, ok, err = timeArg(v)
+	return part, t, ok, err
+}
+
+func dateTrunc(a []driver.Value) (driver.Value, error) {
+	part, t, ok, err := partAndTime(a[0], a[1])
 	if !ok {
 		return nil, err
 	}
@@ -453,7 +462,7 @@ func dateTrunc(a []driver.Value) (driver.Value, error) {
 	case "day":
 		t = time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
 	case "hour", "minute", "second":
-		t = t.Truncate(map[string]time.Duration{"hour": time.Hour, "minute": time.Minute, "second": time.Second}[part])
+		t = t.Truncate(clockUnits[part])
 	default:
 		return nil, fail("unit %q not supported by date_trunc", part)
 	}
@@ -461,11 +470,7 @@ func dateTrunc(a []driver.Value) (driver.Value, error) {
 }
 
 func datePart(a []driver.Value) (driver.Value, error) {
-	part, err := datePartName(a[0])
-	if err != nil {
-		return nil, err
-	}
-	t, ok, err := timeArg(a[1])
+	part, t, ok, err := partAndTime(a[0], a[1])
 	if !ok {
 		return nil, err
 	}
@@ -530,7 +535,7 @@ func dateAdd(a []driver.Value) (driver.Value, error) {
 	case "day":
 		t = t.AddDate(0, 0, k)
 	case "hour", "minute", "second":
-		t = t.Add(time.Duration(n) * map[string]time.Duration{"hour": time.Hour, "minute": time.Minute, "second": time.Second}[part])
+		t = t.Add(time.Duration(n) * clockUnits[part])
 	default:
 		return nil, fail("unit %q not supported by dateadd", part)
 	}
