@@ -155,6 +155,9 @@ func (h *Handler) describeTable(c *json11.Call) (any, *awsproto.Error) {
 		return nil, json11.Validation("Table is required.")
 	}
 	t, ok := db.store.Table(context.Background(), schema, *in.Table)
+	if v := db.viewOf(schema + "." + *in.Table); v != nil {
+		t, ok = sqlengine.Table{Schema: schema, Name: v.name, Columns: v.cols}, true
+	}
 	if !ok {
 		return nil, json11.Validation(`ERROR: relation "%s.%s" does not exist`, awsproto.Truncate(schema, 64), awsproto.Truncate(*in.Table, 64))
 	}

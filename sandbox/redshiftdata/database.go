@@ -132,7 +132,10 @@ func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params
 	if err != nil {
 		return nil, err
 	}
-	words := map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name)}
+	// USER is current_user (a reserved word in Redshift; the statements
+	// that name a user, CREATE USER and the like, never reach the engine).
+	words := map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name),
+		"user": sqlengine.QuoteString(u.Name)}
 	var args []any
 	for _, t := range st {
 		if t.Kind == sqlengine.Param {
@@ -172,7 +175,6 @@ func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params
 	}
 	switch sqlengine.Classify(st) {
 	case sqlengine.Query:
-		words["user"] = words["current_user"] // USER is current_user in a query
 		return d.query(ctx, u, st, words, args)
 	case sqlengine.Write, sqlengine.Define:
 		if !u.Super {

@@ -121,6 +121,10 @@ func TestViewsApplyTheQueryingPersonsRLS(t *testing.T) {
 	if err != nil || len(lt.Tables) != 1 || aws.ToString(lt.Tables[0].Type) != "VIEW" {
 		t.Fatalf("ListTables: %v %+v", err, lt)
 	}
+	dt, err := alice.DescribeTable(context.Background(), &rsd.DescribeTableInput{WorkgroupName: aws.String("my-workgroup"), Database: aws.String("dev"), Table: aws.String("zone_revenue")})
+	if err != nil || len(dt.ColumnList) != 3 || aws.ToString(dt.ColumnList[2].Name) != "revenue" || aws.ToString(dt.ColumnList[2].TypeName) != "numeric" || dt.ColumnList[2].Scale != 2 {
+		t.Fatalf("DescribeTable of the view: %v %+v", err, dt)
+	}
 	admin(t, adm, `DROP VIEW zone_revenue`)
 	if o := run(t, alice, "my-workgroup", "SELECT * FROM zone_revenue"); o.Status != "FAILED" || o.Error != `ERROR: relation "zone_revenue" does not exist` {
 		t.Fatalf("after DROP VIEW: %+v", o)
