@@ -42,6 +42,7 @@ func TestBypassAttempts(t *testing.T) {
 		`WITH x AS (SELECT TOP 1000 * FROM "dev"."public"."sales_data") SELECT timezone FROM x WHERE timezone::text NOT ILIKE 'x'`,
 		`SELECT TOP 1200 timezone FROM sales_data UNION ALL SELECT timezone FROM dev.public.sales_data WHERE sales_price::decimal(10,2) > 0`,
 		`SELECT timezone FROM sales_data WHERE nvl(timezone, 'Asia/Tokyo') ILIKE nvl(NULL, '%')`,
+		`SELECT timezone FROM sales_data WHERE timezone !~ '^Europe' OR regexp_count(timezone, '.') >= 0`,
 	}
 	for _, q := range filtered {
 		o := run(t, alice, "my-workgroup", q)

@@ -88,6 +88,8 @@ func TestRedshiftDialect(t *testing.T) {
 		`SELECT count(*) FROM sales_data WHERE timezone NOT ILIKE 'EUROPE/%'`:                                                    0,
 		`SELECT count(*) FROM sales_data WHERE timezone LIKE 'europe/%'`:                                                         0,
 		`SELECT count(*) FROM sales_data WHERE timezone ILIKE 'asia/%'`:                                                          0,
+		`SELECT count(*) FROM sales_data WHERE timezone ~ '^Europe/' AND timezone !~* '^asia'`:                                   aliceAll,
+		`SELECT count(*) FROM sales_data WHERE regexp_substr(sku, '[0-9]+') <> ''`:                                               aliceAll,
 		`SELECT count(*) FROM dev.public.sales_data`:                                                                             aliceAll,
 		`SELECT count(*) FROM "dev"."public"."sales_data" WHERE quantity::int >= 0`:                                              aliceAll,
 		`SELECT count(*) FROM (SELECT TOP 3 sku FROM sales_data) x`:                                                              3,

@@ -14,6 +14,8 @@ import (
 //     rounded to their scale, varchar(n) cut to n characters) and fails with
 //     Redshift's words on a value that does not convert;
 //   - a ILIKE b and a NOT ILIKE b compare lower(a) with lower(b);
+//   - a ~ b, a ~* b, a !~ b and a !~* b match POSIX regular expressions
+//     (regexp.go);
 //   - SELECT TOP n … becomes SELECT … LIMIT n;
 //   - EXTRACT(field FROM x), POSITION(a IN b), SUBSTRING(x FROM a FOR b),
 //     LISTAGG(…) WITHIN GROUP (ORDER BY …), NVL, GETDATE() and SYSDATE take
@@ -27,7 +29,7 @@ import (
 func Redshift(toks []Token) (out []Token, hints []string, err error) {
 	sites := 0
 	for _, t := range toks {
-		if isPunct(t, "::") || (t.Kind == Word && (rewritten[t.Text] || datePartFuncs[t.Text])) {
+		if isPunct(t, "::") || isPunct(t, "~") || (t.Kind == Word && (rewritten[t.Text] || datePartFuncs[t.Text])) {
 			sites++
 		}
 	}
@@ -39,7 +41,7 @@ func Redshift(toks []Token) (out []Token, hints []string, err error) {
 		return nil, nil, err
 	}
 	hints = castHints(out)
-	steps := []func([]Token) ([]Token, error){rewriteCasts, rewriteILike, rewriteTop, rewriteSpecialForms}
+	steps := []func([]Token) ([]Token, error){rewriteCasts, rewriteILike, rewriteRegexpOps, rewriteTop, rewriteSpecialForms}
 	for _, step := range steps {
 		if out, err = step(out); err != nil {
 			return nil, nil, err
@@ -324,6 +326,43 @@ func rewriteILike(toks []Token) ([]Token, error) {
 		}
 		repl = append(repl, word("like"), word("lower"), punct("("))
 		repl = append(repl, toks[i+1:e]...)
+		repl = append(repl, punct(")"))
+		toks = splice(toks, s, e, repl...)
+		i = s
+	}
+	return toks, nil
+}
+
+// rewriteRegexpOps turns a ~ b (and ~*, !~, !~*) into a call of the
+// matching rs_regexp_* function.
+func rewriteRegexpOps(toks []Token) ([]Token, error) {
+	for i := len(toks) - 1; i >= 0; i-- {
+		if !isPunct(toks[i], "~") {
+			continue
+		}
+		op, end := i, i+1
+		negate := i > 0 && isPunct(toks[i-1], "!")
+		if negate {
+			op = i - 1
+		}
+		icase := end < len(toks) && isPunct(toks[end], "*")
+		if icase {
+			end++
+		}
+		s, err := operandStart(toks, op, false)
+		if err != nil || (negate && op == i) {
+			continue // ~x: the engine's bitwise NOT
+		}
+		e, err := operandEnd(toks, end)
+		if err != nil {
+			return nil, syntaxNear(toks, end)
+		}
+		fn := map[[2]bool]string{{false, false}: "rs_regexp_match", {true, false}: "rs_regexp_imatch",
+			{false, true}: "rs_regexp_nomatch", {true, true}: "rs_regexp_inomatch"}[[2]bool{icase, negate}]
+		repl := []Token{word(fn), punct("(")}
+		repl = append(repl, toks[s:op]...)
+		repl = append(repl, punct(","))
+		repl = append(repl, toks[end:e]...)
 		repl = append(repl, punct(")"))
 		toks = splice(toks, s, e, repl...)
 		i = s

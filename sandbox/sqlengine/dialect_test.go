@@ -28,6 +28,8 @@ func TestRedshiftRewrite(t *testing.T) {
 		`SELECT * FROM (SELECT DISTINCT TOP 2 a FROM t) s`:                 `select * from (select distinct a from t limit 2) s`,
 		`SELECT TOP 2 a FROM t UNION ALL SELECT TOP 1 b FROM u ORDER BY 1`: `select * from (select a from t limit 2) union all select * from (select b from u limit 1) order by 1`,
 		`SELECT a FROM t UNION SELECT TOP 1 b FROM u ORDER BY 1 LIMIT 5`:   `select a from t union select * from (select b from u limit 1) order by 1 limit 5`,
+		`SELECT 1 WHERE tz ~ '^Europe/' AND a !~* 'x' OR b ~* c || 'd'`:    `select 1 where rs_regexp_match(tz, '^Europe/') and rs_regexp_inomatch(a, 'x') or rs_regexp_imatch(b, c || 'd')`,
+		`SELECT ~5, 1 WHERE NOT (a !~ 'b')`:                                `select ~5, 1 where not (rs_regexp_nomatch(a, 'b'))`,
 		`SELECT extract(year FROM ts) FROM t`:                              `select date_part('year', ts) from t`,
 		`SELECT dateadd(day, 1, ts), datediff(month, a, b)`:                `select dateadd('day', 1, ts), datediff('month', a, b)`,
 		`SELECT nvl(a, 0), getdate(), sysdate`:                             `select coalesce(a, 0), rs_getdate(), rs_getdate()`,
@@ -91,12 +93,15 @@ func TestRedshiftValues(t *testing.T) {
 	}
 	res, err := query(`SELECT 357::decimal(10,2) AS p, '12.345'::numeric(5,2) AS n, '2024-02-29 13:14:15'::date AS d,
 		'2024-02-29'::timestamp AS ts, 'abcdef'::varchar(3) AS v, 2.5::int AS i, 'Europe/Berlin' ILIKE 'EUROPE/%' AS il,
-		'Europe/Berlin' NOT ILIKE 'asia%' AS nil, 'Europe' LIKE 'europe' AS cs, date_trunc('month', '2024-02-29 13:14:15') AS m,
+		'Europe/Berlin' NOT ILIKE 'asia%' AS nil, upper('été') AS up, 'ÉTÉ' ILIKE 'été' AS uni,
+		regexp_substr('SKU-12345-X', '[0-9]+') AS rs, regexp_replace('a-b-c', '-([a-z])', '_\1') AS rr, regexp_count('a1b22c333', '[0-9]+') AS rc,
+		regexp_instr('Europe/Berlin', '/') AS ri, 'Europe/Berlin' ~ '^Europe/' AS m, 'Europe/Berlin' ~* '^EUROPE/' AS im, 'x' !~ 'y' AS nm, 'Europe' LIKE 'europe' AS cs, date_trunc('month', '2024-02-29 13:14:15') AS m,
 		dateadd(month, 1, '2024-01-31'::date) AS nm, datediff(day, '2024-01-01', '2024-03-01') AS dd, extract(dow FROM '2024-02-29'::date) AS dow`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []any{357.0, 12.35, "2024-02-29", "2024-02-29 00:00:00", "abc", int64(3), int64(1), int64(1), int64(0),
+	want := []any{357.0, 12.35, "2024-02-29", "2024-02-29 00:00:00", "abc", int64(3), int64(1), int64(1), "ÉTÉ", int64(1),
+		"12345", "a_b_c", int64(3), int64(7), int64(1), int64(1), int64(1), int64(0),
 		"2024-02-01 00:00:00", "2024-02-29 00:00:00", int64(60), int64(4)}
 	if !reflect.DeepEqual(res.Rows[0], want) {
 		t.Fatalf("got  %#v\nwant %#v", res.Rows[0], want)
@@ -114,6 +119,7 @@ func TestRedshiftValues(t *testing.T) {
 		`SELECT 40000::smallint`:                       `ERROR: smallint out of range`,
 		`SELECT 5::date`:                               `ERROR: cannot cast type integer to date`,
 		`SELECT date_trunc('fortnight', '2024-01-01')`: `ERROR: unit "fortnight" not supported`,
+		`SELECT 'aa' ~ '(a)\1'`:                        `ERROR: invalid regular expression: invalid escape sequence: ` + "`\\1`",
 	} {
 		if _, err := query(sql); err == nil || err.Error() != msg {
 			t.Errorf("%s: %v, want %s", sql, err, msg)

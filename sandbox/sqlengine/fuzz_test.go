@@ -23,6 +23,7 @@ func FuzzStatement(f *testing.F) {
 		"SELECT region::varchar(1) FROM t WHERE region ILIKE 'eu'", "SELECT TOP 1 * FROM t", "SELECT * FROM (SELECT TOP 2 id FROM t) x",
 		"SELECT * FROM t WHERE secret::text ILIKE '%hidden%'", "SELECT id FROM t WHERE id IN (SELECT id::int FROM t WHERE region NOT ILIKE 'us')",
 		"SELECT CAST(id AS decimal(4,1)), extract(year FROM '2024-01-01'::date), nvl(secret, 'x') FROM t",
+		"SELECT region FROM t WHERE region ~* '^e' OR secret !~ 'x'", "SELECT regexp_substr(secret, '[0-9]+') FROM t",
 	} {
 		f.Add(s)
 	}
