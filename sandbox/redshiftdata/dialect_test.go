@@ -84,19 +84,20 @@ func TestRedshiftDialect(t *testing.T) {
 		t.Fatalf("alice sees %d rows", aliceAll)
 	}
 	for sql, want := range map[string]int{
-		`SELECT count(*) FROM sales_data WHERE timezone ILIKE 'europe/%'`:                                                        aliceAll,
-		`SELECT count(*) FROM sales_data WHERE timezone NOT ILIKE 'EUROPE/%'`:                                                    0,
-		`SELECT count(*) FROM sales_data WHERE timezone LIKE 'europe/%'`:                                                         0,
-		`SELECT count(*) FROM sales_data WHERE timezone ILIKE 'asia/%'`:                                                          0,
-		`SELECT count(*) FROM sales_data WHERE timezone ~ '^Europe/' AND timezone !~* '^asia'`:                                   aliceAll,
-		`SELECT count(*) FROM sales_data WHERE regexp_substr(sku, '[0-9]+') <> ''`:                                               aliceAll,
-		`SELECT count(*) FROM dev.public.sales_data`:                                                                             aliceAll,
-		`SELECT count(*) FROM "dev"."public"."sales_data" WHERE quantity::int >= 0`:                                              aliceAll,
-		`SELECT count(*) FROM (SELECT TOP 3 sku FROM sales_data) x`:                                                              3,
-		`SELECT count(*) FROM sales_data WHERE "timestamp" >= '2000-01-01'::timestamp`:                                           aliceAll,
-		`SELECT sum(n) FROM (SELECT date_trunc('month', "timestamp") AS m, count(*) AS n FROM sales_data GROUP BY 1) x`:          aliceAll,
-		`SELECT count(*) FROM sales_data WHERE extract(year FROM "timestamp") = date_part(year, "timestamp")`:                    aliceAll,
-		`SELECT count(*) FROM sales_data WHERE nvl(city, '') <> '' AND len(sku) > 0 AND split_part(timezone, '/', 1) = 'Europe'`: aliceAll,
+		`SELECT count(*) FROM sales_data WHERE timezone ILIKE 'europe/%'`:                                                                                 aliceAll,
+		`SELECT count(*) FROM sales_data WHERE timezone NOT ILIKE 'EUROPE/%'`:                                                                             0,
+		`SELECT count(*) FROM sales_data WHERE timezone LIKE 'europe/%'`:                                                                                  0,
+		`SELECT count(*) FROM sales_data WHERE timezone ILIKE 'asia/%'`:                                                                                   0,
+		`SELECT count(*) FROM sales_data WHERE timezone ~ '^Europe/' AND timezone !~* '^asia'`:                                                            aliceAll,
+		`SELECT count(*) FROM sales_data WHERE regexp_substr(sku, '[0-9]+') <> ''`:                                                                        aliceAll,
+		`SELECT count(*) FROM sales_data WHERE "timestamp" >= '2026-01-01'::timestamp - interval '1 year' AND "timestamp" < getdate() + INTERVAL '1 day'`: aliceAll,
+		`SELECT count(*) FROM dev.public.sales_data`:                                                                                                      aliceAll,
+		`SELECT count(*) FROM "dev"."public"."sales_data" WHERE quantity::int >= 0`:                                                                       aliceAll,
+		`SELECT count(*) FROM (SELECT TOP 3 sku FROM sales_data) x`:                                                                                       3,
+		`SELECT count(*) FROM sales_data WHERE "timestamp" >= '2000-01-01'::timestamp`:                                                                    aliceAll,
+		`SELECT sum(n) FROM (SELECT date_trunc('month', "timestamp") AS m, count(*) AS n FROM sales_data GROUP BY 1) x`:                                   aliceAll,
+		`SELECT count(*) FROM sales_data WHERE extract(year FROM "timestamp") = date_part(year, "timestamp")`:                                             aliceAll,
+		`SELECT count(*) FROM sales_data WHERE nvl(city, '') <> '' AND len(sku) > 0 AND split_part(timezone, '/', 1) = 'Europe'`:                          aliceAll,
 	} {
 		if got := count(t, alice, sql); got != want {
 			t.Errorf("alice: %s = %d, want %d", sql, got, want)

@@ -2,6 +2,7 @@ package sqlengine
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -17,6 +18,8 @@ import (
 //   - a ~ b, a ~* b, a !~ b and a !~* b match POSIX regular expressions
 //     (regexp.go);
 //   - SELECT TOP n … becomes SELECT … LIMIT n;
+//   - x + INTERVAL '7 days' and x - INTERVAL '1 month 2 hours' become
+//     DATEADD calls;
 //   - EXTRACT(field FROM x), POSITION(a IN b), SUBSTRING(x FROM a FOR b),
 //     LISTAGG(…) WITHIN GROUP (ORDER BY …), NVL, GETDATE() and SYSDATE take
 //     the engine's forms, and the first argument of DATEADD, DATEDIFF and
@@ -41,7 +44,7 @@ func Redshift(toks []Token) (out []Token, hints []string, err error) {
 		return nil, nil, err
 	}
 	hints = castHints(out)
-	steps := []func([]Token) ([]Token, error){rewriteCasts, rewriteILike, rewriteRegexpOps, rewriteTop, rewriteSpecialForms}
+	steps := []func([]Token) ([]Token, error){rewriteIntervals, rewriteCasts, rewriteILike, rewriteRegexpOps, rewriteTop, rewriteSpecialForms}
 	for _, step := range steps {
 		if out, err = step(out); err != nil {
 			return nil, nil, err
@@ -54,7 +57,7 @@ func Redshift(toks []Token) (out []Token, hints []string, err error) {
 // site costs a pass over the statement).
 const maxRewrites = 1000
 
-var rewritten = map[string]bool{"cast": true, "ilike": true, "top": true, "sysdate": true, "getdate": true, "nvl": true,
+var rewritten = map[string]bool{"interval": true, "cast": true, "ilike": true, "top": true, "sysdate": true, "getdate": true, "nvl": true,
 	"extract": true, "position": true, "substring": true, "trim": true, "listagg": true}
 
 func word(s string) Token            { return Token{Kind: Word, Text: s} }
@@ -365,6 +368,47 @@ func rewriteRegexpOps(toks []Token) ([]Token, error) {
 		repl = append(repl, toks[end:e]...)
 		repl = append(repl, punct(")"))
 		toks = splice(toks, s, e, repl...)
+		i = s
+	}
+	return toks, nil
+}
+
+// rewriteIntervals turns x ± INTERVAL 'n unit [n unit …]' into nested
+// dateadd('unit', ±n, x); x is the primary expression before the sign.
+func rewriteIntervals(toks []Token) ([]Token, error) {
+	for i := len(toks) - 2; i >= 1; i-- {
+		if !toks[i].Is("interval") || toks[i+1].Kind != String || !(isPunct(toks[i-1], "+") || isPunct(toks[i-1], "-")) {
+			continue
+		}
+		sign := toks[i-1].Text
+		s, err := operandStart(toks, i-1, true)
+		if err != nil {
+			return nil, syntaxNear(toks, i-1)
+		}
+		f := strings.Fields(toks[i+1].Text)
+		if len(f) == 0 || len(f)%2 != 0 {
+			return nil, &Refused{Msg: fmt.Sprintf("ERROR: invalid input syntax for type interval: %q", toks[i+1].Text)}
+		}
+		expr := append([]Token{}, toks[s:i-1]...)
+		for k := 0; k < len(f); k += 2 {
+			n, unit := f[k], strings.ToLower(f[k+1])
+			if _, err := strconv.ParseInt(n, 10, 32); err != nil {
+				return nil, &Refused{Msg: fmt.Sprintf("ERROR: invalid input syntax for type interval: %q", toks[i+1].Text)}
+			}
+			if _, err := datePartName(unit); err != nil {
+				return nil, &Refused{Msg: fmt.Sprintf("ERROR: invalid input syntax for type interval: %q", toks[i+1].Text)}
+			}
+			neg := (sign == "-") != strings.HasPrefix(n, "-")
+			num := []Token{{Kind: Number, Text: strings.TrimLeft(n, "+-")}}
+			if neg {
+				num = append([]Token{punct("-")}, num...)
+			}
+			call := append([]Token{word("dateadd"), punct("("), str(unit), punct(",")}, num...)
+			call = append(call, punct(","))
+			call = append(call, expr...)
+			expr = append(call, punct(")"))
+		}
+		toks = splice(toks, s, i+2, expr...)
 		i = s
 	}
 	return toks, nil
