@@ -92,6 +92,11 @@ func (s *Service) newPlan(p *auth.Principal, sql, db string) *plan {
 		kept = append(kept, t)
 	}
 	pl.toks = kept
+	if sqlengine.Classify(pl.toks) == sqlengine.Other && len(pl.toks) > 0 {
+		first := pl.toks[0]
+		pl.fail = fmt.Sprintf("SYNTAX_ERROR: %s: mismatched input '%s'. Expecting: 'SELECT', 'VALUES', 'WITH'", lineCol(sql, first.Pos), awsTruncate(first.Text, 64))
+		return pl
+	}
 	if err := sqlengine.CheckQuery(pl.toks); err != nil {
 		pl.fail, pl.guard = athenaError(sql, pl.toks, db, err), true
 		return pl
