@@ -197,6 +197,7 @@ func (s *Service) run(ctx context.Context, x *Execution) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
+		x.finish(Failed, "Query exhausted resources at this scale factor: it waited for the engine until its timeout", 1, s.env.Now())
 		return
 	}
 	defer func() { <-s.slots }()
