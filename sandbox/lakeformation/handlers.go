@@ -450,4 +450,3 @@ func (h *Handler) getFilter(c *call) (any, *awsproto.Error) {
 	}
 	return map[string]any{"DataCellsFilter": h.filterOut(&f)}, nil
 }
-
