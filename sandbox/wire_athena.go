@@ -24,6 +24,7 @@ func (s *Sandbox) wireAthena(grants *s3control.State) error {
 	}
 	s.Register(SvcGlue, glue.New(s.Env, catalog, lf))
 	s.Register(SvcLakeFormation, &lakeformation.Handler{Env: s.Env, State: lf})
+	s.Env.OnChange(lf.Reload)
 	ath, err := athena.New(s.Env, catalog, lf, grants)
 	if err != nil {
 		return err

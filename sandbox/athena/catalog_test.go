@@ -195,3 +195,40 @@ func TestCatalogAsEachPersonSeesIt(t *testing.T) {
 		}
 	}
 }
+
+// TestLakeFormationWritesAreKept: a revocation is a change of the live
+// world, kept in the state directory: after a restart alice is still
+// refused, and the exported world holds the change.
+func TestLakeFormationWritesAreKept(t *testing.T) {
+	dir := t.TempDir()
+	sb, err := sandbox.Start(sandbox.Options{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf := lakeformation.NewFromConfig(ststest.Config(sb, ststest.Admin()))
+	if _, err := lf.RevokePermissions(context.Background(), &lakeformation.RevokePermissionsInput{
+		Principal: &lftypes.DataLakePrincipal{DataLakePrincipalIdentifier: aws.String(groupArn(t, sb, "emea-sales"))}, Permissions: []lftypes.Permission{lftypes.PermissionSelect},
+		Resource: &lftypes.Resource{DataCellsFilter: &lftypes.DataCellsFilterResource{TableCatalogId: aws.String("123456789012"),
+			DatabaseName: aws.String("db_tip"), TableName: aws.String("sales"), Name: aws.String("emea_rows")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sb.Env.Snapshot().LakeFormation.Permissions); n != 5 {
+		t.Fatalf("the live world holds %d permissions, want 5", n)
+	}
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := sandbox.Start(sandbox.Options{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if o := run(t, client(again, ststest.Person(t, again, "alice")), "tip-workgroup", "SELECT * FROM db_tip.sales"); o.State != "FAILED" ||
+		!strings.Contains(o.Reason, "Insufficient Lake Formation permission(s)") {
+		t.Fatalf("after the restart: %+v", o)
+	}
+	if o := run(t, client(again, ststest.Person(t, again, "bob")), "tip-workgroup", "SELECT DISTINCT region FROM db_tip.sales"); o.State != "SUCCEEDED" ||
+		distinct(o.column(t, "region")) != "APAC" {
+		t.Fatalf("bob after the restart: %+v", o)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/awsproto/json11"
 	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
+	"github.com/tipctl/tipctl/sandbox/world"
 )
 
 // Handler serves Lake Formation (restJson1: POST /<Operation>).
@@ -89,6 +90,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	awsproto.WriteJSON(w, awsproto.RestJSON, http.StatusOK, out, rid)
+}
+
+// change applies a write to the live world's Lake Formation section, as
+// every sandbox write does (env.Change): it is checked, kept with --state,
+// exported, and the state reloads from it.
+func (h *Handler) change(write func(*State) error) *awsproto.Error {
+	return h.Env.Change(func(w *world.World) *awsproto.Error {
+		s, err := NewState(w, h.State.Catalog, h.Env.Now())
+		if err != nil {
+			return awsproto.Errorf(http.StatusInternalServerError, "InternalServiceException", "the world's Lake Formation section: %v", err)
+		}
+		if err := write(s); err != nil {
+			return stateError(err)
+		}
+		w.LakeFormation = s.World()
+		return nil
+	})
 }
 
 func stateError(err error) *awsproto.Error {
@@ -225,8 +243,8 @@ func (h *Handler) grant(c *call) (any, *awsproto.Error) {
 	if e != nil {
 		return nil, e
 	}
-	if err := h.State.Grant(g, h.Env.Now(), c.p.Arn); err != nil {
-		return nil, stateError(err)
+	if e := h.change(func(s *State) error { return s.Grant(g, h.Env.Now(), c.p.Arn) }); e != nil {
+		return nil, e
 	}
 	return map[string]any{}, nil
 }
@@ -240,8 +258,8 @@ func (h *Handler) revoke(c *call) (any, *awsproto.Error) {
 	if e != nil {
 		return nil, e
 	}
-	if err := h.State.Revoke(g); err != nil {
-		return nil, stateError(err)
+	if e := h.change(func(s *State) error { return s.Revoke(g) }); e != nil {
+		return nil, e
 	}
 	return map[string]any{}, nil
 }
@@ -401,8 +419,8 @@ func (h *Handler) createFilter(c *call) (any, *awsproto.Error) {
 		return nil, invalid("Exactly one of ColumnNames and ColumnWildcard must be specified.")
 	}
 	f.Version = "0"
-	if err := h.State.CreateFilter(f); err != nil {
-		return nil, stateError(err)
+	if e := h.change(func(s *State) error { return s.CreateFilter(f) }); e != nil {
+		return nil, e
 	}
 	return map[string]any{}, nil
 }

@@ -125,13 +125,14 @@ func NewState(w *world.World, catalog *glue.Catalog, now time.Time) (*State, err
 		if err != nil {
 			return nil, fmt.Errorf("lake_formation.permissions[%d]: %v", i, err)
 		}
-		g := &Grant{Principal: principal, Database: p.Database, Table: p.Table, Perms: p.Permissions, Updated: now, UpdatedBy: "world"}
+		g := &Grant{Principal: principal, Database: p.Database, Table: p.Table, Perms: p.Permissions, GrantOption: p.GrantOption,
+			TableWildcard: p.TableWildcard, Updated: now, UpdatedBy: "world"}
 		switch {
 		case p.DataCellsFilter != "":
 			g.Kind, g.Filter = KindDataCellsFilter, p.DataCellsFilter
-		case len(p.Columns) > 0 || len(p.ExcludedColumns) > 0:
-			g.Kind, g.Columns, g.Excluded, g.ColumnWildcard = KindTableWithColumns, p.Columns, p.ExcludedColumns, len(p.Columns) == 0
-		case p.Table != "":
+		case len(p.Columns) > 0 || len(p.ExcludedColumns) > 0 || p.ColumnWildcard:
+			g.Kind, g.Columns, g.Excluded, g.ColumnWildcard = KindTableWithColumns, p.Columns, p.ExcludedColumns, p.ColumnWildcard || len(p.Columns) == 0
+		case p.Table != "" || p.TableWildcard:
 			g.Kind = KindTable
 		default:
 			g.Kind = KindDatabase
@@ -290,6 +291,8 @@ func (s *State) IsAdmin(p *auth.Principal) bool {
 // identity-enhanced session is the Identity Center user and their groups
 // (trusted identity propagation); any other caller is its IAM role or user.
 func (s *State) Principals(p *auth.Principal) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if c := p.Context; c != nil && c.Provider == auth.IdentityCenterProvider {
 		out := []string{UserPrincipal(c.UserID)}
 		for _, g := range c.Groups {

@@ -88,7 +88,13 @@ type LFPermission struct {
 	Columns         []string `yaml:"columns,omitempty"`
 	ExcludedColumns []string `yaml:"excluded_columns,omitempty"`
 	DataCellsFilter string   `yaml:"data_cells_filter,omitempty"`
-	Permissions     []string `yaml:"permissions"`
+	// TableWildcard grants on every table of Database; ColumnWildcard on
+	// every column of Table but ExcludedColumns.
+	TableWildcard  bool     `yaml:"table_wildcard,omitempty"`
+	ColumnWildcard bool     `yaml:"column_wildcard,omitempty"`
+	Permissions    []string `yaml:"permissions,omitempty"`
+	// GrantOption are the permissions the principal may grant on.
+	GrantOption []string `yaml:"grant_option,omitempty"`
 }
 
 // GlueTableByName finds a table.
@@ -179,7 +185,7 @@ func (w *World) validateAthena(c *checker) {
 		if perm.DataCellsFilter != "" && !filters[perm.Database+"."+perm.Table+"."+perm.DataCellsFilter] {
 			c.add(p+".data_cells_filter", "no data cells filter %q on %s.%s", perm.DataCellsFilter, perm.Database, perm.Table)
 		}
-		if len(perm.Permissions) == 0 {
+		if len(perm.Permissions) == 0 && len(perm.GrantOption) == 0 {
 			c.add(p+".permissions", "list at least one permission (SELECT, DESCRIBE, ALL)")
 		}
 	}
