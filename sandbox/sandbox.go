@@ -302,6 +302,12 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcQBusiness, awsproto.RestJSON
 		case "cloudtrail":
 			return SvcCloudTrail, awsproto.JSON11
+		case "athena":
+			return SvcAthena, awsproto.JSON11
+		case "glue":
+			return SvcGlue, awsproto.JSON11
+		case "lakeformation":
+			return SvcLakeFormation, awsproto.RestJSON
 		}
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
@@ -312,6 +318,10 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIdentityStore, awsproto.JSON11
 		case strings.HasPrefix(t, "RedshiftData."):
 			return SvcRedshiftData, awsproto.JSON11
+		case strings.HasPrefix(t, "AmazonAthena."):
+			return SvcAthena, awsproto.JSON11
+		case strings.HasPrefix(t, "AWSGlue."):
+			return SvcGlue, awsproto.JSON11
 		case strings.HasPrefix(t, cloudtrail.TargetPrefix), strings.HasPrefix(t, cloudtrail.ShortTargetPrefix):
 			return SvcCloudTrail, awsproto.JSON11
 		}

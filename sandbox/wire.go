@@ -73,6 +73,9 @@ func (s *Sandbox) wire() error {
 	s.AddInfo(rsd.State.Info)
 
 	s.Register(SvcQBusiness, qbusiness.New(s.Env))
+	if err := s.wireAthena(grants.State); err != nil {
+		return err
+	}
 
 	s.AddInfo(func(info map[string]any) {
 		users := []map[string]any{}

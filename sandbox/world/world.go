@@ -22,6 +22,9 @@ type World struct {
 	QuickSight     QuickSight     `yaml:"quicksight,omitempty"`
 	Redshift       Redshift       `yaml:"redshift,omitempty"`
 	QBusiness      QBusiness      `yaml:"qbusiness,omitempty"`
+	Athena         Athena         `yaml:"athena,omitempty"`
+	Glue           Glue           `yaml:"glue,omitempty"`
+	LakeFormation  LakeFormation  `yaml:"lake_formation,omitempty"`
 
 	// Endpoint is the sandbox's base URL (http://127.0.0.1:PORT), set by Load.
 	Endpoint string `yaml:"-"`
