@@ -21,6 +21,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/cloudtrail"
 	"github.com/tipctl/tipctl/sandbox/env"
+	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -314,7 +315,7 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 		}
 	}
 	switch {
-	case path == "/token" || path == "/client/register" || path == "/device_authorization":
+	case path == "/token" || path == "/client/register" || path == "/device_authorization" || path == identitycenter.PathAuthorize:
 		return SvcSSOOIDC, awsproto.RestJSON
 	case strings.HasPrefix(path, "/accounts/"):
 		return SvcQuickSight, awsproto.RestJSON

@@ -62,6 +62,8 @@ type State struct {
 	used map[string]int64
 	// refresh maps issued refresh tokens to their session.
 	refresh map[string]*RefreshSession
+	// codes holds the authorization codes of the sign-in page (codes.go).
+	codes map[string]*authCode
 }
 
 // RefreshSession is what an Identity Center refresh token stands for.
