@@ -196,13 +196,6 @@ func (s *Sandbox) Close() error {
 		close(s.stopSweep)
 		s.stopSweep = nil
 	}
-	if s.stateDir != "" { // keep the S3 objects written since the last change
-		var err error
-		s.Env.Read(func() { err = s.writeState(s.Env.World) })
-		if err != nil && s.server == nil {
-			return err
-		}
-	}
 	for _, t := range s.trails {
 		t.Close()
 	}

@@ -151,8 +151,8 @@ func TestStateDirectory(t *testing.T) {
 	}
 	sb.Close()
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("the state directory holds %d files, want only %s", len(entries), sandbox.StateFile)
+	if len(entries) != 2 || entries[0].Name() != sandbox.S3StateDir || entries[1].Name() != sandbox.StateFile {
+		t.Fatalf("the state directory holds %v, want only %s and %s/", entries, sandbox.StateFile, sandbox.S3StateDir)
 	}
 	again := startOpts(t, sandbox.Options{Bare: true, StateDir: dir})
 	if _, ok := again.Env.IAM.RoleByName("kept"); !ok {
