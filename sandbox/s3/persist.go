@@ -70,10 +70,10 @@ type savedBucket struct {
 }
 
 type uploadMeta struct {
-	Bucket    string    `json:"bucket"`
-	ID        string    `json:"id"`
-	Key       string    `json:"key"`
-	Initiated time.Time `json:"initiated"`
+	Bucket    string     `json:"bucket"`
+	ID        string     `json:"id"`
+	Key       string     `json:"key"`
+	Initiated time.Time  `json:"initiated"`
 	Template  objectMeta `json:"template"`
 }
 
