@@ -80,7 +80,10 @@ type Options struct {
 	// TrailBucket, when set, receives the events as CloudTrail log files.
 	TrailBucket string
 	// TrustIssuer and Audience make the world trust an external OpenID
-	// issuer for tokens with that audience (see TrustIssuer).
+	// issuer for tokens with that audience (see TrustIssuer). With Bare
+	// (and no world of its own) there is no trust configuration to extend:
+	// the directory is provisioned from the issuer instead (see
+	// ProvisionFrom) and the trust is left to the setup being rehearsed.
 	TrustIssuer, Audience string
 	// AllowRemote permits a Listen address that is not loopback. The
 	// sandbox hands out administrator keys and passwords; Start refuses to
@@ -108,13 +111,16 @@ func Start(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	endpoint := endpointFor(addr, ln.Addr())
-	if opts.TrustIssuer != "" {
+	if opts.TrustIssuer != "" && !bareTrust(opts) {
 		if opts, err = trustOptions(opts); err != nil {
 			ln.Close()
 			return nil, err
 		}
 	}
 	w, err := chooseWorld(opts, endpoint)
+	if err == nil && bareTrust(opts) {
+		err = ProvisionFrom(w, opts.TrustIssuer, opts.Audience)
+	}
 	if err != nil {
 		ln.Close()
 		return nil, err
