@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +298,65 @@ func TestAuthorizePage(t *testing.T) {
 	var le *sbidp.LoginError
 	if !errors.As(err, &le) || !strings.Contains(le.Message, "Incorrect email or password") {
 		t.Fatalf("wrong password: %v", err)
+	}
+}
+
+// TestAuthorizationCodeUnassigned: when the application requires
+// assignment, a person who is not assigned signs in and is sent back with
+// access_denied, without a code.
+func TestAuthorizationCodeUnassigned(t *testing.T) {
+	sb, _ := ststest.Start(t, nil)
+	ctx := context.Background()
+	app := codeApp(t, sb)
+	admin := ssoadmin.NewFromConfig(ststest.Config(sb, ststest.Admin()))
+	if _, err := admin.PutApplicationAssignmentConfiguration(ctx, &ssoadmin.PutApplicationAssignmentConfigurationInput{ApplicationArn: aws.String(app),
+		AssignmentRequired: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	_, challenge := pkce(t)
+	loc, err := sbidp.FollowLogin(ctx, browser(t), authorizeURL(sb, app, webCallback, "s1", challenge, ""), "alice@example.com", password(t, sb, "alice@example.com"))
+	var le *sbidp.LoginError
+	if !errors.As(err, &le) || le.Code != "access_denied" || loc == nil || loc.Query().Get("code") != "" || loc.Query().Get("state") != "s1" {
+		t.Fatalf("unassigned sign-in: %v, redirect %v", err, loc)
+	}
+}
+
+// TestAuthorizationCodeBoto3: botocore's own sso-oidc model redeems a
+// code from the sign-in page, and reports a reused one as its modeled
+// InvalidGrantException.
+func TestAuthorizationCodeBoto3(t *testing.T) {
+	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs python3 with boto3: %v", err)
+		}
+		t.Skip("python3 with boto3 is not installed; the botocore cross-check is skipped")
+	}
+	sb, iss := ststest.Start(t, nil)
+	app := codeApp(t, sb)
+	creds, err := bridge(t, sb, iss).Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, challenge := pkce(t)
+	code := signIn(t, sb, app, "bob@example.com", challenge, "")
+	const script = `
+import boto3, sys
+ep, key, secret, token, app, code, redirect, verifier = sys.argv[1:9]
+c = boto3.client("sso-oidc", endpoint_url=ep, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token)
+r = c.create_token_with_iam(clientId=app, grantType="authorization_code", code=code, redirectUri=redirect, codeVerifier=verifier)
+print("type=%s scopes=%d refresh=%s context=%s" % (r["tokenType"], len(r["scope"]), bool(r.get("refreshToken")), bool(r["awsAdditionalDetails"]["identityContext"])))
+try:
+    c.create_token_with_iam(clientId=app, grantType="authorization_code", code=code, redirectUri=redirect, codeVerifier=verifier)
+    print("reuse=accepted")
+except c.exceptions.InvalidGrantException as e:
+    print("reuse=" + e.response["error"])
+`
+	out, err := exec.Command("python3", "-c", script, sb.URL(), creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken,
+		app, code, webCallback, verifier).CombinedOutput()
+	if err != nil {
+		t.Fatalf("boto3: %v\n%s", err, out)
+	}
+	if want := "type=Bearer scopes=2 refresh=True context=True\nreuse=invalid_grant\n"; string(out) != want {
+		t.Fatalf("boto3 output:\n%s\nwant:\n%s", out, want)
 	}
 }
