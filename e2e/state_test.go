@@ -21,6 +21,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/tipctl/tipctl/sandbox"
+	"github.com/tipctl/tipctl/tip/awsconf"
 )
 
 // sandboxProc starts `tipctl sandbox --listen 127.0.0.1:0 ARGS` and
@@ -57,7 +58,7 @@ func sandboxProc(t *testing.T, e *env, args ...string) (*exec.Cmd, string) {
 }
 
 func adminConfig(url string) aws.Config {
-	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url),
+	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), HTTPClient: awsconf.SafeBodies(nil),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
 		})}
