@@ -360,3 +360,31 @@ except c.exceptions.InvalidGrantException as e:
 		t.Fatalf("boto3 output:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestAuthorizationCodeRace: the same code presented by eight concurrent
+// requests yields tokens exactly once.
+func TestAuthorizationCodeRace(t *testing.T) {
+	sb, iss := ststest.Start(t, nil)
+	app := codeApp(t, sb)
+	client := ststest.OIDC(sb, bridge(t, sb, iss))
+	verifier, challenge := pkce(t)
+	code := signIn(t, sb, app, "alice@example.com", challenge, "")
+	errs := make(chan error, 8)
+	for i := 0; i < cap(errs); i++ {
+		go func() {
+			_, err := client.CreateTokenWithIAM(context.Background(), codeGrant(app, code, webCallback, verifier))
+			errs <- err
+		}()
+	}
+	ok := 0
+	for i := 0; i < cap(errs); i++ {
+		if err := <-errs; err == nil {
+			ok++
+		} else if code, _ := oauthDescription(err); code != "invalid_grant" {
+			t.Errorf("a concurrent redemption failed otherwise: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of 8 concurrent redemptions of one code succeeded, want 1", ok)
+	}
+}
