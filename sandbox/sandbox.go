@@ -21,6 +21,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/cloudtrail"
 	"github.com/tipctl/tipctl/sandbox/env"
+	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -79,7 +80,10 @@ type Options struct {
 	// TrailBucket, when set, receives the events as CloudTrail log files.
 	TrailBucket string
 	// TrustIssuer and Audience make the world trust an external OpenID
-	// issuer for tokens with that audience (see TrustIssuer).
+	// issuer for tokens with that audience (see TrustIssuer). With Bare
+	// (and no world of its own) there is no trust configuration to extend:
+	// the directory is provisioned from the issuer instead (see
+	// ProvisionFrom) and the trust is left to the setup being rehearsed.
 	TrustIssuer, Audience string
 	// IssuerDiscovery, with TrustIssuer, is where its discovery document
 	// is read when the issuer's name is not reachable from here (see
@@ -111,13 +115,16 @@ func Start(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	endpoint := endpointFor(addr, ln.Addr())
-	if opts.TrustIssuer != "" {
+	if opts.TrustIssuer != "" && !bareTrust(opts) {
 		if opts, err = trustOptions(opts); err != nil {
 			ln.Close()
 			return nil, err
 		}
 	}
 	w, err := chooseWorld(opts, endpoint)
+	if err == nil && bareTrust(opts) {
+		err = ProvisionFrom(w, opts.TrustIssuer, opts.Audience)
+	}
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -202,13 +209,6 @@ func (s *Sandbox) Close() error {
 		close(s.stopSweep)
 		s.stopSweep = nil
 	}
-	if s.stateDir != "" { // keep the S3 objects written since the last change
-		var err error
-		s.Env.Read(func() { err = s.writeState(s.Env.World) })
-		if err != nil && s.server == nil {
-			return err
-		}
-	}
 	for _, t := range s.trails {
 		t.Close()
 	}
@@ -265,9 +265,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d := s.Env.Faults.Delay(svc); d > 0 {
+		release := s.Env.Faults.Hold(svc)
 		select {
 		case <-time.After(d):
+			release()
 		case <-r.Context().Done():
+			release()
 			return
 		}
 	}
@@ -306,6 +309,12 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcQBusiness, awsproto.RestJSON
 		case "cloudtrail":
 			return SvcCloudTrail, awsproto.JSON11
+		case "athena":
+			return SvcAthena, awsproto.JSON11
+		case "glue":
+			return SvcGlue, awsproto.JSON11
+		case "lakeformation":
+			return SvcLakeFormation, awsproto.RestJSON
 		}
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
@@ -316,12 +325,16 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIdentityStore, awsproto.JSON11
 		case strings.HasPrefix(t, "RedshiftData."):
 			return SvcRedshiftData, awsproto.JSON11
+		case strings.HasPrefix(t, "AmazonAthena."):
+			return SvcAthena, awsproto.JSON11
+		case strings.HasPrefix(t, "AWSGlue."):
+			return SvcGlue, awsproto.JSON11
 		case strings.HasPrefix(t, cloudtrail.TargetPrefix), strings.HasPrefix(t, cloudtrail.ShortTargetPrefix):
 			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	switch {
-	case path == "/token" || path == "/client/register" || path == "/device_authorization":
+	case path == "/token" || path == "/client/register" || path == "/device_authorization" || path == identitycenter.PathAuthorize:
 		return SvcSSOOIDC, awsproto.RestJSON
 	case strings.HasPrefix(path, "/accounts/"):
 		return SvcQuickSight, awsproto.RestJSON
@@ -405,7 +418,7 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 			}
 			s.Env.Faults.SetDelay(req.Service, d)
 		}
-		writeJSON(w, 200, map[string]any{"delays": s.Env.Faults.Snapshot()})
+		writeJSON(w, 200, map[string]any{"delays": s.Env.Faults.Snapshot(), "held": s.Env.Faults.Held()})
 	default:
 		if s.serveConsole(w, r) {
 			return

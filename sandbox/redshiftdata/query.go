@@ -16,7 +16,12 @@ const maxResultRows = 200_000
 // nothing else to reach.
 func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, words map[string]string, args []any) (*Outcome, error) {
 	names := sqlengine.Names(st)
+	q, hints, err := sqlengine.Redshift(st)
+	if err != nil {
+		return nil, err
+	}
 	var views []sqlengine.View
+	var extras []sqlengine.Extra
 	denied := ""
 	for _, schema := range d.store.Schemas() {
 		tables, err := d.store.Tables(ctx, schema)
@@ -42,15 +47,34 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 			}
 			views = append(views, v)
 		}
+		for _, vw := range d.viewList(schema) {
+			if !names[vw.name] {
+				continue
+			}
+			a := d.sec.access(u, schema+"."+vw.name, words)
+			if !a.ok {
+				denied = vw.name
+				continue
+			}
+			for _, c := range vw.cols {
+				if a.cols != nil && !a.cols[c.Name] && names[c.Name] {
+					return nil, errf("ERROR: permission denied for relation %s", vw.name)
+				}
+			}
+			x, err := d.viewExtra(ctx, u, vw, a, words, 0)
+			if err != nil {
+				return nil, err
+			}
+			extras = append(extras, x)
+		}
 	}
 	if denied != "" {
 		return nil, errf("ERROR: permission denied for relation %s", denied)
 	}
-	var extras []sqlengine.Extra
 	if names["sys_query_history"] {
 		extras = append(extras, d.historyFor(u))
 	}
-	res, err := d.store.Run(ctx, st, words, args, views, extras, sqlengine.Limits{MaxRows: maxResultRows})
+	res, err := d.store.Run(ctx, q, words, args, views, extras, sqlengine.Limits{MaxRows: maxResultRows, ColumnTypes: hints})
 	if err != nil {
 		return nil, err
 	}

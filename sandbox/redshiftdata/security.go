@@ -54,13 +54,16 @@ type Security struct {
 	privs    map[string]map[string]*privilege
 	policies map[string]*policy
 	tables   map[string]*tableSecurity
-	ignore   map[string]bool // grantee keys with IGNORE RLS
+	ignore   map[string]bool                  // grantee keys with IGNORE RLS
+	dbUsers  map[string]bool                  // CREATE USER
+	scoped   map[string]map[string]*privilege // schema → grantee → FOR TABLES IN SCHEMA privileges
 }
 
 func newSecurity() *Security {
 	return &Security{roles: map[string]bool{}, members: map[string]map[string]bool{},
 		privs: map[string]map[string]*privilege{}, policies: map[string]*policy{},
-		tables: map[string]*tableSecurity{}, ignore: map[string]bool{}}
+		tables: map[string]*tableSecurity{}, ignore: map[string]bool{}, dbUsers: map[string]bool{},
+		scoped: map[string]map[string]*privilege{}}
 }
 
 // keys lists the grantee keys that apply to u: the user, PUBLIC, and every
@@ -121,7 +124,11 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 	keys := s.keys(u)
 	a := access{}
 	all := false
+	schema, _, _ := strings.Cut(table, ".")
 	for _, k := range keys {
+		if p := s.scoped[schema][k]; p != nil && p.sel {
+			a.ok, all = true, true
+		}
 		p := s.privs[table][k]
 		if p == nil || !p.sel {
 			continue
@@ -141,13 +148,32 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 	if all {
 		a.cols = nil
 	}
+	if a.ok {
+		a.filter = s.rowFilterLocked(keys, table, words)
+	}
+	return a
+}
+
+// rowFilter is the row predicate row-level security sets for u on table,
+// whatever u's privileges: a view's owner reads the table, but the rows
+// are the ones the person querying the view may see.
+func (s *Security) rowFilter(u User, table string, words map[string]string) string {
+	if u.Super {
+		return ""
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rowFilterLocked(s.keys(u), table, words)
+}
+
+func (s *Security) rowFilterLocked(keys []string, table string, words map[string]string) string {
 	ts := s.tables[table]
-	if !a.ok || ts == nil || !ts.rlsOn {
-		return a
+	if ts == nil || !ts.rlsOn {
+		return ""
 	}
 	for _, k := range keys {
 		if s.ignore[k] {
-			return a
+			return ""
 		}
 	}
 	// Every policy attached to the user, to PUBLIC or to one of their
@@ -162,8 +188,7 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 		}
 	}
 	if len(set) == 0 {
-		a.filter = "0"
-		return a
+		return "0"
 	}
 	names := make([]string, 0, len(set))
 	for n := range set {
@@ -172,13 +197,16 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 	sort.Strings(names)
 	parts := make([]string, 0, len(names))
 	for _, n := range names {
-		text, _ := sqlengine.Render(s.policies[n].pred, words)
+		pred, _, err := sqlengine.Redshift(s.policies[n].pred)
+		if err != nil { // checked when the policy was created
+			return "0"
+		}
+		text, _ := sqlengine.Render(pred, words)
 		parts = append(parts, "("+text+")")
 	}
 	op := " AND "
 	if ts.or {
 		op = " OR "
 	}
-	a.filter = strings.Join(parts, op)
-	return a
+	return strings.Join(parts, op)
 }
