@@ -44,6 +44,7 @@ type Info struct {
 	response  map[string]any
 	additions map[string]any
 	decision  *Decision
+	limits    []Decision
 }
 
 // New returns an empty Info and ctx carrying it.
@@ -122,6 +123,25 @@ func Deny(ctx context.Context, d Decision) {
 	}
 }
 
+// maxLimits bounds the restrictions recorded for one call.
+const maxLimits = 16
+
+// Limit records a data-level restriction that shaped the result of a call
+// the caller was allowed to make: row-level security that kept some rows,
+// document ACLs that withheld some documents, Lake Formation filters. It is
+// not a refusal (the call succeeded); the recorder writes it into
+// additionalEventData.tipctlLimits and the console shows it beside the
+// call.
+func Limit(ctx context.Context, d Decision) {
+	if in := From(ctx); in != nil {
+		in.mu.Lock()
+		if len(in.limits) < maxLimits {
+			in.limits = append(in.limits, d)
+		}
+		in.mu.Unlock()
+	}
+}
+
 // Snapshot is a consistent copy of an Info.
 type Snapshot struct {
 	Operation string
@@ -130,6 +150,7 @@ type Snapshot struct {
 	Response  map[string]any
 	Additions map[string]any
 	Decision  *Decision
+	Limits    []Decision
 }
 
 // Snapshot copies in.
@@ -137,7 +158,7 @@ func (in *Info) Snapshot() Snapshot {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return Snapshot{Operation: in.operation, Principal: in.principal, Request: in.request,
-		Response: in.response, Additions: in.additions, Decision: in.decision}
+		Response: in.response, Additions: in.additions, Decision: in.decision, Limits: in.limits}
 }
 
 // Operation returns the operation named so far.
