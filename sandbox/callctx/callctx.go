@@ -5,6 +5,38 @@
 // context; services fill it through the small setters below; the recorder
 // (sandbox/cloudtrail) turns it into a CloudTrail event. Every setter is a
 // no-op when the request carries no Info, so services work unrecorded too.
+//
+// # Explaining decisions (for service authors)
+//
+// Every refusal and every data-level restriction is recorded from the
+// service's own evaluation, at the place the evaluation happens:
+//
+//   - A refused call: call Deny once, with the Decision the evaluation
+//     reached, before returning the error. For IAM identity policies use
+//     IdentityPolicy(p, action, resource, p.Explain(action, resource, ctx));
+//     for resource, trust or application policies use Policy. For a
+//     service's own permission model fill a Decision: Kind names the
+//     evaluator (a constant exported by the service package, e.g.
+//     redshiftdata.KindPrivilege, quicksight.KindDashboardPermissions; an
+//     Athena/Lake Formation service would add e.g. "lakeformation-permission"),
+//     Action and Resource what was evaluated, Policy the grant, policy or
+//     database user that decided, Reason one sentence naming the missing
+//     grant or the deciding policy. The first Deny wins.
+//   - An allowed call whose result was narrowed (row-level security, column
+//     or cell filters, document ACLs): call Limit with the same Decision
+//     shape (Kind e.g. redshiftdata.KindRLS, qbusiness.KindACL; Policy the
+//     filtering policies; Reason which rows or documents were kept).
+//   - An asynchronous job refused or filtered after the call that started
+//     it returned (a Redshift statement, an Athena query): keep the
+//     Decision with the job and record it, with Deny or Limit, on the call
+//     that reports the outcome (DescribeStatement / GetStatementResult,
+//     GetQueryExecution / GetQueryResults). See sandbox/redshiftdata.
+//
+// The recorder writes the decision as additionalEventData.tipctlDecision and
+// the limits as additionalEventData.tipctlLimits (sandbox fields, not
+// AWS's), and the console shows both beside the call. A call with a
+// decision is shown as refused even when its HTTP status is 200 (the
+// asynchronous case).
 package callctx
 
 import (

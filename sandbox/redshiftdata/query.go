@@ -2,6 +2,9 @@ package redshiftdata
 
 import (
 	"context"
+	"strings"
+
+	"github.com/tipctl/tipctl/sandbox/callctx"
 
 	"github.com/tipctl/tipctl/sandbox/sqlengine"
 )
@@ -17,7 +20,8 @@ const maxResultRows = 200_000
 func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, words map[string]string, args []any) (*Outcome, error) {
 	names := sqlengine.Names(st)
 	var views []sqlengine.View
-	denied := ""
+	var denied error
+	var limits []callctx.Decision
 	for _, schema := range d.store.Schemas() {
 		tables, err := d.store.Tables(ctx, schema)
 		if err != nil {
@@ -27,24 +31,30 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 			if !names[t.Name] {
 				continue
 			}
-			a := d.sec.access(u, schema+"."+t.Name, words)
+			table := schema + "." + t.Name
+			a := d.sec.access(u, table, words)
 			if !a.ok {
-				denied = t.Name
+				denied = refuse("ERROR: permission denied for relation "+t.Name, "SELECT", table, u, noSelect(u, table, a))
 				continue
+			}
+			if a.rls {
+				limits = append(limits, callctx.Decision{Kind: KindRLS, Action: "SELECT", Resource: table, Policy: strings.Join(a.policies, ","),
+					Reason: rowsReason(u, table, a)})
 			}
 			v := sqlengine.View{Table: t, Filter: a.filter}
 			for _, c := range t.Columns {
 				if a.cols == nil || a.cols[c.Name] {
 					v.Columns = append(v.Columns, c)
 				} else if names[c.Name] {
-					return nil, errf("ERROR: permission denied for relation %s", t.Name)
+					return nil, refuse("ERROR: permission denied for relation "+t.Name, "SELECT", table+"."+c.Name, u,
+						who(u, a)+" may read only some columns of "+table+" (SELECT granted to "+strings.Join(a.via, ", ")+"), not "+c.Name)
 				}
 			}
 			views = append(views, v)
 		}
 	}
-	if denied != "" {
-		return nil, errf("ERROR: permission denied for relation %s", denied)
+	if denied != nil {
+		return nil, denied
 	}
 	var extras []sqlengine.Extra
 	if names["sys_query_history"] {
@@ -54,7 +64,7 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 	if err != nil {
 		return nil, err
 	}
-	return &Outcome{Result: res}, nil
+	return &Outcome{Result: res, Limits: limits}, nil
 }
 
 var historyColumns = []sqlengine.Column{

@@ -105,21 +105,48 @@ func (s *Security) Roles(u User) []string {
 
 // access is what u may read of table: ok is false without SELECT; cols nil
 // means every column; filter is the row predicate ("" for all rows, "0"
-// for none).
+// for none). The other fields say why, for the audit log and the console.
 type access struct {
 	ok     bool
 	cols   map[string]bool
 	filter string
+	// via are the grantees whose SELECT privilege applied ("AWSIDC:emea-sales", "PUBLIC", ...).
+	via []string
+	// rls is true when the table's row-level security applied to u;
+	// policies are the policies combined (with conj, AND or OR);
+	// ignoredBy is the grantee whose IGNORE RLS exempted u.
+	rls       bool
+	policies  []string
+	conj      string
+	ignoredBy string
+	// keys are the grantees that counted for u.
+	keys []string
+}
+
+// granteeName prints a grantee key as Redshift names it.
+func granteeName(k string) string {
+	if k == public {
+		return "PUBLIC"
+	}
+	return k[2:]
+}
+
+func names(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = granteeName(k)
+	}
+	return out
 }
 
 func (s *Security) access(u User, table string, words map[string]string) access {
 	if u.Super {
-		return access{ok: true}
+		return access{ok: true, via: []string{"superuser " + u.Name}}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	keys := s.keys(u)
-	a := access{}
+	a := access{keys: names(keys)}
 	all := false
 	for _, k := range keys {
 		p := s.privs[table][k]
@@ -127,6 +154,7 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 			continue
 		}
 		a.ok = true
+		a.via = append(a.via, granteeName(k))
 		if p.cols == nil {
 			all = true
 			continue
@@ -147,9 +175,11 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 	}
 	for _, k := range keys {
 		if s.ignore[k] {
+			a.ignoredBy = granteeName(k)
 			return a
 		}
 	}
+	a.rls = true
 	// Every policy attached to the user, to PUBLIC or to one of their
 	// roles applies; they combine with the table's conjunction type. With
 	// RLS on and no policy for the user, no row is visible.
@@ -165,13 +195,14 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 		a.filter = "0"
 		return a
 	}
-	names := make([]string, 0, len(set))
+	pnames := make([]string, 0, len(set))
 	for n := range set {
-		names = append(names, n)
+		pnames = append(pnames, n)
 	}
-	sort.Strings(names)
-	parts := make([]string, 0, len(names))
-	for _, n := range names {
+	sort.Strings(pnames)
+	a.policies = pnames
+	parts := make([]string, 0, len(pnames))
+	for _, n := range pnames {
 		text, _ := sqlengine.Render(s.policies[n].pred, words)
 		parts = append(parts, "("+text+")")
 	}
@@ -179,6 +210,7 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 	if ts.or {
 		op = " OR "
 	}
+	a.conj = strings.TrimSpace(op)
 	a.filter = strings.Join(parts, op)
 	return a
 }
