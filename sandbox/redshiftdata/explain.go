@@ -2,6 +2,7 @@ package redshiftdata
 
 import (
 	"errors"
+	"sort"
 	"strings"
 
 	"github.com/tipctl/tipctl/sandbox/callctx"
@@ -89,7 +90,7 @@ func (d *Database) Access(u User) []TableAccess {
 	var out []TableAccess
 	for _, schema := range d.store.Schemas() {
 		for _, table := range d.tables(schema) {
-			a := d.sec.access(u, table, map[string]string{"current_user": "'" + strings.ReplaceAll(u.Name, "'", "''") + "'"})
+			a := d.sec.access(u, table, wordsFor(u))
 			ta := TableAccess{Table: table, Allowed: a.ok}
 			switch {
 			case !a.ok:
@@ -106,6 +107,7 @@ func (d *Database) Access(u User) []TableAccess {
 			for c := range a.cols {
 				ta.Columns = append(ta.Columns, c)
 			}
+			sort.Strings(ta.Columns)
 			out = append(out, ta)
 		}
 	}

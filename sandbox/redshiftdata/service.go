@@ -121,6 +121,9 @@ func NewService(e *env.Env) (*Service, error) {
 	return s, nil
 }
 
+// Workgroups lists the workgroups in world order.
+func (s *Service) Workgroups() []*Workgroup { return s.ordered }
+
 // Workgroup finds a workgroup by name or alias.
 func (s *Service) Workgroup(name string) (*Workgroup, bool) {
 	wg, ok := s.workgroups[name]

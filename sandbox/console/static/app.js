@@ -109,7 +109,8 @@
       const tr = el("tr");
       tr.appendChild(el("th", "", row.person));
       row.cells.forEach((cell, i) => {
-        const td = el("td", "cell " + (cell.allowed ? "allowed" : "denied"), cell.allowed ? "✔ " + cell.via : "✘");
+        const td = el("td", "cell " + (cell.allowed ? "allowed" : "denied"),
+          cell.allowed ? "✔ " + (cell.label || cell.via) : "✘" + (cell.label ? " " + cell.label : ""));
         td.dataset.person = row.person;
         td.dataset.resource = w.matrix.resources[i];
         td.title = cell.via || "";
