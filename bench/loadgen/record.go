@@ -165,6 +165,7 @@ func compareRecord(rounds int, window time.Duration, conc int, bin string, noMot
 		return err
 	}
 	var moto map[string]func() error
+	pids := map[string]int{"off": cmds[0].Process.Pid, "on": cmds[1].Process.Pid}
 	if !noMoto {
 		if _, err := exec.LookPath("moto_server"); err != nil {
 			return errors.New("moto_server not found; pass -no-moto")
@@ -179,6 +180,7 @@ func compareRecord(rounds int, window time.Duration, conc int, bin string, noMot
 			return err
 		}
 		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		pids["moto"] = cmd.Process.Pid
 		u := fmt.Sprintf("http://127.0.0.1:%d", port)
 		if err := waitHTTP(u+"/moto-api/", 20*time.Second); err != nil {
 			return err
@@ -202,11 +204,14 @@ func compareRecord(rounds int, window time.Duration, conc int, bin string, noMot
 		}
 		var rel []float64
 		sum := map[string][2]float64{}
+		cpu := map[string]float64{} // CPU seconds of each server process
 		for r := 0; r < rounds; r++ {
 			rate := map[string]float64{}
 			for k := 0; k < len(variants); k++ {
 				v := variants[(r+k)%len(variants)]
+				c0 := cpuSeconds(pids[v])
 				res := drive(v, name, window, conc, ops[v])
+				cpu[v] += cpuSeconds(pids[v]) - c0
 				if res.Errors > 0 {
 					fmt.Fprintf(os.Stderr, "  %s %s: %d errors, first: %s\n", v, name, res.Errors, res.FirstError)
 				}
@@ -227,8 +232,31 @@ func compareRecord(rounds int, window time.Duration, conc int, bin string, noMot
 		if moto[name] != nil {
 			fmt.Printf(", moto %.0f/s: ratio vs moto off %.1f×, on %.1f×", tot("moto"), tot("off")/tot("moto"), tot("on")/tot("moto"))
 		}
+		per := func(v string) float64 { return cpu[v] / sum[v][0] * 1e6 }
+		fmt.Printf("\n%s: server CPU per call off %.0f µs, on %.0f µs (on/off %.3f)", name, per("off"), per("on"), per("on")/per("off"))
+		if moto[name] != nil {
+			fmt.Printf(", moto %.0f µs", per("moto"))
+		}
 		fmt.Println()
 	}
 	fmt.Printf("\npeak RSS: sandbox --record=false %s, recording %s\n", peakRSS(cmds[0].Process.Pid), peakRSS(cmds[1].Process.Pid))
 	return nil
+}
+
+// cpuSeconds is a process's user+system CPU time (/proc/PID/stat, in
+// clock ticks of 1/100 s on Linux).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 (state) on
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st float64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return (ut + st) / 100
 }

@@ -33,7 +33,7 @@ type capture struct {
 // maxPending bounds the calls waiting to be built. When it is reached the
 // request that finds it full builds the backlog itself: recording slows
 // down rather than grow without bound or drop events.
-const maxPending = 1024
+const maxPending = 256
 
 // bufPool recycles the capture buffers of request and reply bodies.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
