@@ -91,7 +91,16 @@ func BenchmarkRecorder(b *testing.B) {
 				runtime.GC()
 				// CPU time (user+system, GC included) is steadier than wall
 				// time on a shared machine.
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+				cpu1 := cpuTime()
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+				// Events not built yet (calls that issue nothing, with no
+				// one watching) are built when read: the cost of reading
+				// every one of them once.
+				b.StopTimer()
+				if n := len(sb.Trail.Events()); on && n < min(b.N, sb.Trail.Size()) {
+					b.Fatalf("%d events for %d calls", n, b.N)
+				}
+				b.ReportMetric(float64(cpuTime()-cpu1)/float64(b.N), "read-cpu-ns/op")
 			})
 		}
 	}

@@ -28,7 +28,15 @@ type capture struct {
 	respType, requestID string
 
 	snap callctx.Snapshot
+	// callerLin is the caller's credential lineage, looked up when the
+	// builder reached the call (in order), so that building later gives
+	// the same event.
+	callerLin *lineage
 }
+
+// lazyMaxBody bounds the bodies a capture may keep while it waits, unbuilt,
+// in the ring.
+const lazyMaxBody = 2048
 
 // maxPending bounds the calls waiting to be built. When it is reached the
 // request that finds it full builds the backlog itself: recording slows
@@ -79,7 +87,12 @@ func (r *Recorder) builder() {
 	}
 }
 
-// drain builds every pending capture, in order, and adds the events.
+// drain takes every pending capture, in order. Calls that issue
+// credentials or tokens are built at once: the lineage of what they issued
+// must be known before later calls are built. So is every call while
+// someone watches events live. Any other call waits in the ring as its
+// capture and is built only when the events are read (Events, LookupEvents,
+// the console): a sandbox nobody audits pays only for the capture.
 func (r *Recorder) drain() {
 	r.buildMu.Lock()
 	defer r.buildMu.Unlock()
@@ -87,11 +100,54 @@ func (r *Recorder) drain() {
 	batch := r.pending
 	r.pending = nil
 	r.pmu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	eager := r.observed()
 	for i, c := range batch {
-		r.add(r.build(c))
-		putBuf(c.reqBody)
-		putBuf(c.respBody)
 		batch[i] = nil
+		if p := c.snap.Principal; p != nil {
+			c.callerLin = r.lineageOf(p.AccessKeyID)
+		}
+		if eager || c.issues() || len(c.reqBody)+len(c.respBody) > lazyMaxBody {
+			r.add(r.build(c))
+			putBuf(c.reqBody)
+			putBuf(c.respBody)
+			continue
+		}
+		req, resp := c.reqBody, c.respBody
+		c.reqBody, c.respBody = keep(req), keep(resp)
+		if !r.addUnbuilt(&Event{Time: c.now, Service: c.service, unbuilt: c}) {
+			r.add(r.build(c))
+		}
+	}
+}
+
+// issues reports a call whose reply may carry credentials or tokens.
+func (c *capture) issues() bool {
+	return issuing[c.op] || (c.capOn && c.status < 300 && (fieldIn(c.respBody, "AccessKeyId") != "" || fieldIn(c.respBody, "IdToken") != ""))
+}
+
+// keep copies a pooled buffer to an exact-size one and returns the pooled one.
+func keep(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	out := append([]byte(nil), b...)
+	putBuf(b)
+	return out
+}
+
+// complete builds the events of evs still waiting as captures.
+func (r *Recorder) complete(evs []*Event) {
+	r.buildMu.Lock()
+	defer r.buildMu.Unlock()
+	for _, e := range evs {
+		if c := e.unbuilt; c != nil {
+			built := r.build(c)
+			built.seq = e.seq
+			*e = *built
+		}
 	}
 }
 

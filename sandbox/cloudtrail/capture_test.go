@@ -1,11 +1,14 @@
 package cloudtrail
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // A stalled builder never lets the waiting calls grow past maxPending: the
@@ -27,10 +30,10 @@ func TestPendingIsBounded(t *testing.T) {
 	}
 	r.mu.Lock()
 	count := r.count
-	newest := r.ring[(r.next-1+len(r.ring))%len(r.ring)]
 	r.mu.Unlock()
-	if count != maxPending || newest.Summary.EventName != "GET /op"+strconv.Itoa(maxPending-1) {
-		t.Fatalf("%d events, newest %q", count, newest.Summary.EventName)
+	evs := r.Events()
+	if count != maxPending || evs[0].Summary.EventName != "GET /op"+strconv.Itoa(maxPending-1) {
+		t.Fatalf("%d events, newest %q", count, evs[0].Summary.EventName)
 	}
 }
 
@@ -58,5 +61,44 @@ func TestEventsSeeEveryReturnedCall(t *testing.T) {
 		if evs[i].seq >= evs[i-1].seq {
 			t.Fatalf("events out of order at %d", i)
 		}
+	}
+}
+
+// An event built when it is read is the event built at once: the same
+// record from the same call.
+func TestLazyAndEagerEventsAreIdentical(t *testing.T) {
+	fixed := func() time.Time { return time.Date(2026, 12, 5, 23, 0, 0, 0, time.UTC) }
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.Header().Set("X-Amzn-Requestid", "req-1")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = w.Write([]byte(`{"Status":"ok","Token":"s3cr3t","Items":[{"Name":"a"}]}`))
+	})
+	call := func(r *Recorder) {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(`{"Name":"x","Password":"hunter2","Nested":{"ClientSecret":"y"}}`))
+		req.Header.Set("X-Amz-Target", "Example.CreateThing")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		r.Serve("example", h, httptest.NewRecorder(), req)
+	}
+	lazy := New(Options{Size: 10, Account: "123456789012", Region: "us-east-1", Now: fixed})
+	eager := New(Options{Size: 10, Account: "123456789012", Region: "us-east-1", Now: fixed})
+	_, cancel := eager.Subscribe()
+	defer cancel()
+	call(lazy)
+	call(eager)
+	lazy.Flush()
+	lazy.mu.Lock()
+	unbuilt := lazy.ring[0].unbuilt != nil
+	lazy.mu.Unlock()
+	if !unbuilt {
+		t.Fatal("the unobserved recorder built the event at once")
+	}
+	a, b := lazy.Events()[0], eager.Events()[0]
+	norm := func(e *Event) string { return strings.Replace(string(e.JSON()), e.Summary.EventID, "ID", 1) }
+	if norm(a) != norm(b) || a.Summary.EventName != "CreateThing" {
+		t.Fatalf("lazy  %s\neager %s", norm(a), norm(b))
+	}
+	if strings.Contains(norm(a), "hunter2") || strings.Contains(norm(a), "s3cr3t") {
+		t.Fatalf("a secret reached the record: %s", norm(a))
 	}
 }

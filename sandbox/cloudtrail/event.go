@@ -149,6 +149,8 @@ type Event struct {
 
 	seq  uint64
 	json []byte
+	// unbuilt is the capture of an event not built yet (see Recorder.drain).
+	unbuilt *capture
 }
 
 // Summary is the part of a record kept decoded.

@@ -110,20 +110,40 @@ func (r *Recorder) Subscribe() (<-chan *Event, func()) {
 }
 
 // Events returns the kept events, newest first, once every call that has
-// returned is recorded.
+// returned is recorded (and built).
 func (r *Recorder) Events() []*Event {
 	r.Flush()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	out := make([]*Event, 0, r.count)
 	for i := 1; i <= r.count; i++ {
 		out = append(out, r.ring[(r.next-i+len(r.ring))%len(r.ring)])
 	}
+	r.mu.Unlock()
+	r.complete(out)
 	return out
 }
 
-func (r *Recorder) add(e *Event) {
+// observed reports whether anyone takes events as they come (the console's
+// live timeline, a trail): then every event is built at once.
+func (r *Recorder) observed() bool {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.subs) > 0 || len(r.sinks) > 0
+}
+
+// addUnbuilt keeps an event as its capture, unless someone takes events
+// as they come (it must then be built): it reports whether it kept it.
+func (r *Recorder) addUnbuilt(e *Event) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.subs) > 0 || len(r.sinks) > 0 {
+		return false
+	}
+	r.insert(e)
+	return true
+}
+
+func (r *Recorder) insert(e *Event) {
 	r.seq++
 	e.seq = r.seq
 	r.ring[r.next] = e
@@ -131,6 +151,11 @@ func (r *Recorder) add(e *Event) {
 	if r.count < len(r.ring) {
 		r.count++
 	}
+}
+
+func (r *Recorder) add(e *Event) {
+	r.mu.Lock()
+	r.insert(e)
 	for ch := range r.subs {
 		select {
 		case ch <- e:
@@ -279,10 +304,7 @@ func (r *Recorder) build(c *capture) *Event {
 	snap := c.snap
 	now, op, service := c.now, c.op, c.service
 	p := snap.Principal
-	var callerLin *lineage
-	if p != nil {
-		callerLin = r.lineageOf(p.AccessKeyID)
-	}
+	callerLin := c.callerLin
 	rec := Record{
 		EventVersion: EventVersion, EventTime: now.Format(time.RFC3339), EventSource: eventSource(service),
 		EventName: op, AwsRegion: r.opts.Region, SourceIPAddress: sourceIP(c.remoteAddr), UserAgent: clean(c.userAgent, 1024),
