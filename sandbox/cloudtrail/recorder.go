@@ -229,11 +229,14 @@ func (r *Recorder) Serve(service string, h http.Handler, w http.ResponseWriter, 
 		tee = &teeBody{rc: req.Body}
 		req.Body = tee
 	}
+	var name string
 	op := func() string {
-		if o := info.Operation(); o != "" {
-			return o
+		if name == "" {
+			if name = info.Operation(); name == "" {
+				name = fallbackOperation(req, tee)
+			}
 		}
-		return fallbackOperation(req, tee)
+		return name
 	}
 	rw := &writer{ResponseWriter: w, status: http.StatusOK}
 	rw.capture = func(status int) bool {
