@@ -291,6 +291,9 @@ func bodyElements(b []byte, contentType string) map[string]any {
 		}
 		return camel(m).(map[string]any)
 	case b[0] == '<':
+		if m, ok := xmlElementsFast(b); ok {
+			return m
+		}
 		return xmlElements(b)
 	}
 	return nil
