@@ -384,6 +384,34 @@ func TestLocationRoleMustTrustAccessGrants(t *testing.T) {
 	}
 }
 
+// TestLocationTrustSourceConditions: S3 Access Grants assumes a location
+// role on behalf of one instance, and the trust's aws:SourceAccount /
+// aws:SourceArn conditions are evaluated with that instance's values, so a
+// trust pinned to another account's instance refuses (the confused deputy).
+func TestLocationTrustSourceConditions(t *testing.T) {
+	for _, c := range []struct{ name, from, to string }{
+		{"another account", `aws:SourceAccount: "123456789012"`, `aws:SourceAccount: "210987654321"`},
+		{"another instance", `aws:SourceArn: arn:aws:s3:us-east-1:123456789012:access-grants/default`,
+			`aws:SourceArn: arn:aws:s3:eu-west-1:123456789012:access-grants/default`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sb := start(t, worldWith(t, c.from, c.to))
+			alice := enhanced(t, sb, "alice", []string{"emea-sales"}, time.Hour)
+			_, err := getDataAccess(t, sb, alice, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead})
+			ststest.WantAPIError(t, err, "AccessDenied", 403)
+			if !strings.Contains(err.Error(), "trust policy") {
+				t.Errorf("the message should explain the trust problem: %v", err)
+			}
+		})
+	}
+	// The default world pins its own instance: alice is served.
+	sb := start(t, "")
+	alice := enhanced(t, sb, "alice", []string{"emea-sales"}, time.Hour)
+	if _, err := getDataAccess(t, sb, alice, s3control.GetDataAccessInput{Target: aws.String("s3://analytics-data/emea/*"), Permission: types.PermissionRead}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestGrantOutsideAnyLocationIsAWorldError(t *testing.T) {
 	y := worldWith(t, "      - scope: s3://\n", "      - scope: s3://quicksight-snapshots/*\n")
 	if _, err := startErr(y); err == nil || !strings.Contains(err.Error(), "not inside any registered location") {

@@ -315,12 +315,15 @@ func (s *State) LocationRole(g *Grant, directory bool) (*iam.Role, *awsproto.Err
 		return nil, awsproto.AccessDenied("S3 Access Grants cannot assume the IAM role %s of location %s: no such role", loc.RoleArn, loc.Scope)
 	}
 	caller := &iampolicy.Caller{Service: ServicePrincipal}
+	// The service assumes the role on behalf of this account's instance:
+	// the confused-deputy keys a trust policy should pin.
+	source := map[string][]string{"aws:SourceAccount": {s.Account}, "aws:SourceArn": {s.InstanceArn()}}
 	actions := []string{"sts:AssumeRole"}
 	if directory {
 		actions = append(actions, "sts:SetContext")
 	}
 	for _, a := range actions {
-		if role.Trust.Evaluate(iampolicy.Request{Action: a, Resource: role.Arn, Caller: caller}) != iampolicy.Allow {
+		if role.Trust.Evaluate(iampolicy.Request{Action: a, Resource: role.Arn, Caller: caller, Context: source}) != iampolicy.Allow {
 			return nil, awsproto.AccessDenied("S3 Access Grants cannot assume the IAM role %s of location %s: its trust policy does not allow %s to call %s",
 				role.Arn, loc.Scope, ServicePrincipal, a)
 		}

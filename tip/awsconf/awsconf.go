@@ -56,7 +56,7 @@ func New(opts Options) (aws.Config, error) {
 	cfg := aws.Config{
 		Region:      opts.Region,
 		Credentials: opts.Credentials,
-		HTTPClient:  client,
+		HTTPClient:  SafeBodies(client),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = attempts

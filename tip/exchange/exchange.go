@@ -26,6 +26,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/tipctl/tipctl/internal/lazyre"
+	"github.com/tipctl/tipctl/tip/awsconf"
 )
 
 // JWTBearerGrant is the grant type CreateTokenWithIAM uses for IdP assertions.
@@ -126,6 +127,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	// A reply lost to the SDK's own body handling would cost an assertion
+	// (see awsconf.SafeBodies).
+	c.AWS = c.AWS.Copy()
+	c.AWS.HTTPClient = awsconf.SafeBodies(c.AWS.HTTPClient)
 	var trips int
 	var lost error
 	for attempt := 1; ; attempt++ {

@@ -116,12 +116,18 @@ func EnhancedServicePolicy(svc string, arn ServiceArn) M {
 }
 
 // LocationTrust lets S3 Access Grants assume the location role and pass
-// the grantee's identity context (sts:SetContext).
-func LocationTrust() M {
+// the grantee's identity context (sts:SetContext), only on behalf of this
+// account's Access Grants instance in region (aws:SourceAccount and
+// aws:SourceArn, against the confused deputy).
+func LocationTrust(region, account string) M {
 	return policyDoc(M{
 		{"Sid", "AccessGrantsVendsCredentials"}, {"Effect", "Allow"},
 		{"Principal", M{{"Service", "access-grants.s3.amazonaws.com"}}},
 		{"Action", []string{"sts:AssumeRole", "sts:SetSourceIdentity", "sts:SetContext"}},
+		{"Condition", M{{"StringEquals", M{
+			{"aws:SourceAccount", account},
+			{"aws:SourceArn", "arn:aws:s3:" + region + ":" + account + ":access-grants/default"},
+		}}}},
 	})
 }
 

@@ -41,6 +41,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox"
 	"github.com/tipctl/tipctl/sandbox/iam"
 	"github.com/tipctl/tipctl/sandbox/world"
+	"github.com/tipctl/tipctl/tip/awsconf"
 )
 
 // DefaultIssuer is the test issuer URL the test world trusts. It is not
@@ -330,6 +331,7 @@ func Config(sb *sandbox.Sandbox, creds aws.CredentialsProvider) aws.Config {
 		Region:       sb.Env.World.Region,
 		Credentials:  creds,
 		BaseEndpoint: aws.String(sb.URL()),
+		HTTPClient:   awsconf.SafeBodies(nil),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 2
