@@ -40,9 +40,16 @@ func xmlElementsFast(b []byte) (map[string]any, bool) {
 		}
 		if len(stack) == 0 {
 			root, closed = f.m, true
+			if root == nil {
+				root = map[string]any{}
+			}
 			return true
 		}
-		parent := stack[len(stack)-1].m
+		top := stack[len(stack)-1]
+		if top.m == nil { // maps are made for elements with children only
+			top.m = make(map[string]any, 4)
+		}
+		parent := top.m
 		name := lowerFirst(f.name)
 		switch old := parent[name].(type) {
 		case nil:
@@ -120,7 +127,7 @@ func xmlElementsFast(b []byte) (map[string]any, bool) {
 				return nil, false
 			}
 			i += j + 1
-			stack = append(stack, &frame{name: name, m: map[string]any{}})
+			stack = append(stack, &frame{name: name})
 			if self {
 				end()
 			}
