@@ -258,9 +258,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d := s.Env.Faults.Delay(svc); d > 0 {
+		release := s.Env.Faults.Hold(svc)
 		select {
 		case <-time.After(d):
+			release()
 		case <-r.Context().Done():
+			release()
 			return
 		}
 	}
@@ -398,7 +401,7 @@ func (s *Sandbox) control(w http.ResponseWriter, r *http.Request) {
 			}
 			s.Env.Faults.SetDelay(req.Service, d)
 		}
-		writeJSON(w, 200, map[string]any{"delays": s.Env.Faults.Snapshot()})
+		writeJSON(w, 200, map[string]any{"delays": s.Env.Faults.Snapshot(), "held": s.Env.Faults.Held()})
 	default:
 		if s.serveConsole(w, r) {
 			return

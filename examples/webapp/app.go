@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	qs "github.com/aws/aws-sdk-go-v2/service/quicksight"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -41,6 +40,10 @@ type settings struct {
 	base     aws.Config
 	admin    aws.Config // the application's own credentials (QuickSight listing and identity context)
 	provider *oidc.Provider
+	// qsNamespace holds the people's QuickSight users; directory caches
+	// their ARNs.
+	qsNamespace string
+	directory   userDirectory
 }
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
@@ -254,7 +257,7 @@ func (rp *replica) grants(ctx context.Context, tk *tokens) ([]grant, error) {
 }
 
 // quickSight makes the person's QuickSight identity session through the
-// broker and lists the account's dashboards.
+// broker and lists the dashboards they may open.
 func (rp *replica) quickSight(ctx context.Context, email string, v *view) {
 	s, err := rp.broker.QuickSight(ctx, quicksight.User{Email: email})
 	if err != nil {
@@ -262,13 +265,9 @@ func (rp *replica) quickSight(ctx context.Context, email string, v *view) {
 		return
 	}
 	v.QuickSightSession = s.AssumedRoleArn
-	out, err := qs.NewFromConfig(rp.cfg.admin).ListDashboards(ctx, &qs.ListDashboardsInput{AwsAccountId: aws.String(rp.cfg.account)})
+	v.Dashboards, err = rp.dashboardsOf(ctx, email)
 	if err != nil {
 		v.QuickSightError = oneLine(err.Error())
-		return
-	}
-	for _, d := range out.DashboardSummaryList {
-		v.Dashboards = append(v.Dashboards, aws.ToString(d.Name))
 	}
 }
 

@@ -47,6 +47,7 @@ type options struct {
 	issuer, clientID, clientSecret    string
 	appArn, bridgeRole, enhancedRole  string
 	region, endpoint, account, qsRole string
+	qsNamespace                       string
 	// The application's own AWS keys (QuickSight); default: the environment.
 	adminKey, adminSecret string
 }
@@ -67,6 +68,7 @@ func main() {
 	flag.StringVar(&o.bridgeRole, "bridge-role", "", "bridge role ARN")
 	flag.StringVar(&o.enhancedRole, "enhanced-role", "", "identity-enhanced role ARN")
 	flag.StringVar(&o.qsRole, "quicksight-role", "", "role assumed with QuickSight identity contexts")
+	flag.StringVar(&o.qsNamespace, "quicksight-namespace", "default", "QuickSight namespace of the people's users")
 	flag.StringVar(&o.region, "region", "us-east-1", "AWS region")
 	flag.StringVar(&o.account, "account", "", "AWS account id (S3 Access Grants, QuickSight)")
 	flag.Parse()
@@ -177,7 +179,10 @@ func run(ctx context.Context, o options, ready func(urls []string)) error {
 	if err != nil {
 		return fmt.Errorf("OIDC discovery at %s: %w", o.issuer, err)
 	}
-	st := &settings{account: o.account, endpoint: o.endpoint, base: base, admin: admin, provider: provider}
+	if o.qsNamespace == "" {
+		o.qsNamespace = "default"
+	}
+	st := &settings{account: o.account, endpoint: o.endpoint, base: base, admin: admin, provider: provider, qsNamespace: o.qsNamespace}
 	cks, err := newCookies(o.key)
 	if err != nil {
 		return err

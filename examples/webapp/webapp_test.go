@@ -13,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	qs "github.com/aws/aws-sdk-go-v2/service/quicksight"
+	"github.com/aws/aws-sdk-go-v2/service/quicksight/types"
+
 	"github.com/tipctl/tipctl/internal/redistest"
 	"github.com/tipctl/tipctl/sandbox"
 	sbidp "github.com/tipctl/tipctl/sandbox/idp"
@@ -90,7 +95,17 @@ var (
 	userRe  = regexp.MustCompile(`<code id="idc-user">([^<]*)</code>`)
 	emailRe = regexp.MustCompile(`<b id="email">([^<]*)</b>`)
 	replRe  = regexp.MustCompile(`replica (\d+)`)
+	dashRe  = regexp.MustCompile(`<li class="dashboard">([^<]*)</li>`)
 )
+
+func dashboardsOf(page string) []string {
+	var out []string
+	for _, m := range dashRe.FindAllStringSubmatch(page, -1) {
+		out = append(out, m[1])
+	}
+	slices.Sort(out)
+	return out
+}
 
 func grantsOf(page string) []string {
 	var out []string
@@ -116,6 +131,14 @@ func TestTwoReplicasServeEachPersonAsThemselves(t *testing.T) {
 		"alice@example.com": {"s3://analytics-data/emea/* READ", "s3://analytics-data/users/alice/* READWRITE"},
 		"bob@example.com":   {"s3://analytics-data/apac/* READ"},
 		"carol@example.com": {"s3://analytics-data/* READ"},
+	}
+	// QuickSight permissions (the default world): alice owns EMEA Pipeline,
+	// which emea-sales and exec-global view; every sales group views Sales
+	// Overview. bob is in apac-sales only.
+	wantDashboards := map[string][]string{
+		"alice@example.com": {"EMEA Pipeline", "Sales Overview"},
+		"bob@example.com":   {"Sales Overview"},
+		"carol@example.com": {"EMEA Pipeline", "Sales Overview"},
 	}
 	var wg sync.WaitGroup
 	users := map[string]string{}
@@ -148,8 +171,8 @@ func TestTwoReplicasServeEachPersonAsThemselves(t *testing.T) {
 			mu.Lock()
 			users[email] = userRe.FindStringSubmatch(first)[1]
 			mu.Unlock()
-			if !strings.Contains(first, `class="dashboard">Sales Overview`) {
-				t.Errorf("%s: no QuickSight dashboards: %s", email, first)
+			if got := dashboardsOf(first); !slices.Equal(got, wantDashboards[email]) {
+				t.Errorf("%s sees dashboards %v, want %v", email, got, wantDashboards[email])
 			}
 		}()
 	}
@@ -168,5 +191,42 @@ func TestTwoReplicasServeEachPersonAsThemselves(t *testing.T) {
 	}
 	if vars.Broker["hits"] < 3 {
 		t.Fatalf("replica 1 metrics %v, want cache hits", vars.Broker)
+	}
+}
+
+// Each person sees only the dashboards QuickSight's permissions give them,
+// and a permission change shows on their next page: alice and bob see
+// different lists until alice's dashboard is shared with bob.
+func TestEachPersonSeesTheirOwnDashboards(t *testing.T) {
+	sb := ststest.Sandbox(t, nil)
+	urls := startApp(t, sb, 1, "")
+	pages := map[string]*http.Client{}
+	for _, email := range []string{"alice@example.com", "bob@example.com"} {
+		name, _, _ := strings.Cut(email, "@")
+		pages[email] = browser(t)
+		signIn(t, pages[email], urls[0], email, name+"-sandbox-pw")
+	}
+	alice := dashboardsOf(get(t, pages["alice@example.com"], urls[0]+"/"))
+	bob := dashboardsOf(get(t, pages["bob@example.com"], urls[0]+"/"))
+	if !slices.Equal(alice, []string{"EMEA Pipeline", "Sales Overview"}) || !slices.Equal(bob, []string{"Sales Overview"}) {
+		t.Fatalf("alice sees %v, bob sees %v", alice, bob)
+	}
+	if n := sb.Env.Stats.Get("quicksight:SearchDashboards"); n < 2 {
+		t.Fatalf("SearchDashboards called %d times, want one per page", n)
+	}
+	// The administrator shares EMEA Pipeline with bob (QuickSight user
+	// tip-enhanced/bob@example.com) as a viewer.
+	info := sb.Info()
+	admin := info["admin"].(map[string]any)
+	c := qs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(sb.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider(admin["access_key_id"].(string), admin["secret_access_key"].(string), "")})
+	if _, err := c.UpdateDashboardPermissions(context.Background(), &qs.UpdateDashboardPermissionsInput{
+		AwsAccountId: aws.String("123456789012"), DashboardId: aws.String("emea-pipeline"),
+		GrantPermissions: []types.ResourcePermission{{Principal: aws.String("arn:aws:quicksight:us-east-1:123456789012:user/default/tip-enhanced/bob@example.com"),
+			Actions: []string{"quicksight:DescribeDashboard", "quicksight:ListDashboardVersions", "quicksight:QueryDashboard"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if bob := dashboardsOf(get(t, pages["bob@example.com"], urls[0]+"/")); !slices.Equal(bob, []string{"EMEA Pipeline", "Sales Overview"}) {
+		t.Fatalf("after sharing, bob sees %v", bob)
 	}
 }

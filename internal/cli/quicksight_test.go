@@ -286,7 +286,7 @@ func TestQuickSightDashboards(t *testing.T) {
 	}
 	stdout, _, code = run(t, "quicksight", "dashboards", "-o", "json")
 	var list []quicksight.Dashboard
-	if code != 0 || json.Unmarshal([]byte(stdout), &list) != nil || len(list) != 1 || len(list[0].Sheets) != 2 || len(list[0].Sheets[1].Visuals) != 3 {
+	if code != 0 || json.Unmarshal([]byte(stdout), &list) != nil || len(list) != 2 || len(list[0].Sheets) != 2 || len(list[0].Sheets[1].Visuals) != 3 {
 		t.Fatalf("%d %s", code, stdout)
 	}
 }

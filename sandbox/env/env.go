@@ -190,6 +190,38 @@ type Faults struct {
 	mu sync.Mutex
 	// Delays per service name ("idp", "sts", "sso-oauth", ...).
 	delays map[string]time.Duration
+	// held counts the requests waiting in a delay, per service.
+	held map[string]int
+}
+
+// Hold records a request entering service's delay; the function it
+// returns records the request leaving it (served or abandoned).
+func (f *Faults) Hold(service string) (release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.held == nil {
+		f.held = map[string]int{}
+	}
+	f.held[service]++
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.held[service]--; f.held[service] <= 0 {
+			delete(f.held, service)
+		}
+	}
+}
+
+// Held returns how many requests wait in a delay now, per service: a test
+// knows a request reached the sandbox and is parked there.
+func (f *Faults) Held() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int{}
+	for k, n := range f.held {
+		out[k] = n
+	}
+	return out
 }
 
 // SetDelay makes every request to service wait d first (0 clears it).

@@ -23,7 +23,7 @@ func TestAdministratorAPIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list.DashboardSummaryList) != 1 {
+	if len(list.DashboardSummaryList) != 2 || aws.ToString(list.DashboardSummaryList[1].DashboardId) != "emea-pipeline" {
 		t.Fatalf("dashboards %+v", list.DashboardSummaryList)
 	}
 	s := list.DashboardSummaryList[0]
@@ -153,7 +153,7 @@ func TestSandboxInfo(t *testing.T) {
 	}
 	q := info.QuickSight
 	if q.Namespace != "default" || q.SnapshotRole != "arn:aws:iam::123456789012:role/quicksight-snapshots" ||
-		len(q.Dashboards) != 1 || q.Dashboards[0].ID != "sales-overview" || len(q.Dashboards[0].Sheets) != 2 ||
+		len(q.Dashboards) != 2 || q.Dashboards[0].ID != "sales-overview" || len(q.Dashboards[0].Sheets) != 2 ||
 		q.Dashboards[0].Sheets[1].ID != "by-region" || len(q.Dashboards[0].Sheets[1].Visuals) != 3 {
 		t.Fatalf("info %+v", q)
 	}

@@ -408,7 +408,12 @@ func page(r *http.Request, kind string, total int) (start, end int, next string,
 		}
 		limit = n
 	}
-	if t := q.Get("next-token"); t != "" {
+	return pageBounds(kind, total, limit, q.Get("next-token"))
+}
+
+// pageBounds slices total items from the NextToken t, limit at a time.
+func pageBounds(kind string, total, limit int, t string) (start, end int, next string, e *awsproto.Error) {
+	if t != "" {
 		b, err := base64.RawURLEncoding.DecodeString(t)
 		off, cut := strings.CutPrefix(string(b), kind+":")
 		n, err2 := strconv.Atoi(off)
@@ -471,15 +476,19 @@ func (s *Service) listDashboards(c *call) (*reply, *awsproto.Error) {
 	}
 	list := []map[string]any{}
 	for _, d := range all[start:end] {
-		list = append(list, map[string]any{"Arn": d.Arn, "DashboardId": d.ID, "Name": d.Name,
-			"CreatedTime": epoch(d.Created), "LastUpdatedTime": epoch(d.Published),
-			"PublishedVersionNumber": d.Version, "LastPublishedTime": epoch(d.Published)})
+		list = append(list, dashboardSummary(d))
 	}
 	body := map[string]any{"DashboardSummaryList": list}
 	if next != "" {
 		body["NextToken"] = next
 	}
 	return ok(body), nil
+}
+
+func dashboardSummary(d *Dashboard) map[string]any {
+	return map[string]any{"Arn": d.Arn, "DashboardId": d.ID, "Name": d.Name,
+		"CreatedTime": epoch(d.Created), "LastUpdatedTime": epoch(d.Published),
+		"PublishedVersionNumber": d.Version, "LastPublishedTime": epoch(d.Published)}
 }
 
 func (s *Service) datasetArns(d *Dashboard) []string {

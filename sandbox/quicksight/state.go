@@ -95,6 +95,7 @@ func (d *Dataset) Col(name string) int {
 type Dashboard struct {
 	world.QuickSightDashboard
 	Arn       string
+	Namespace string // the namespace its permissions name users and groups in
 	Created   time.Time
 	Published time.Time
 	// DatasetList are the dashboard's datasets, in declaration order.
@@ -131,14 +132,21 @@ func (d *Dashboard) Parameter(name string) (world.DashboardParameter, bool) {
 	return world.DashboardParameter{}, false
 }
 
-// CanView reports whether u may view the dashboard.
+// CanView reports whether u may view the dashboard: an owner or viewer
+// permission names u, one of u's groups, or u's namespace.
 func (d *Dashboard) CanView(u *User) bool {
-	if len(d.Viewers) == 0 {
-		return true
+	for _, p := range d.Permissions() {
+		if p.Covers(u) {
+			return true
+		}
 	}
-	for _, v := range d.Viewers {
-		kind, name, _ := strings.Cut(v, ":")
-		if (kind == "user" && name == u.UserName) || (kind == "group" && u.InGroup(name)) {
+	return false
+}
+
+// IsOwner reports whether an owner permission covers u.
+func (d *Dashboard) IsOwner(u *User) bool {
+	for _, p := range d.Permissions() {
+		if p.Owner && p.Covers(u) {
 			return true
 		}
 	}
@@ -220,7 +228,7 @@ func NewState(w *world.World) (*State, error) {
 	}
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, wd := range q.Dashboards {
-		d := &Dashboard{QuickSightDashboard: wd, Arn: s.arn("dashboard/%s", wd.ID),
+		d := &Dashboard{QuickSightDashboard: wd, Arn: s.arn("dashboard/%s", wd.ID), Namespace: s.DefaultNamespace,
 			Created: created, Published: created.Add(time.Duration(wd.Version) * 24 * time.Hour)}
 		for _, id := range wd.Datasets {
 			ds := s.Datasets[id]

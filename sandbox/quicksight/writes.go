@@ -163,7 +163,13 @@ func (s *Service) deleteUser(c *call) (*reply, *awsproto.Error) {
 			q.Datasets[i].RowLevelSecurity = world.Remove(q.Datasets[i].RowLevelSecurity, func(r *world.RLSRule) bool { return r.User == name })
 		}
 		for i := range q.Dashboards {
-			q.Dashboards[i].Viewers = world.Remove(q.Dashboards[i].Viewers, func(v *string) bool { return *v == "user:"+name })
+			db := &q.Dashboards[i]
+			if ns != q.Namespace || len(db.Viewers)+len(db.Owners) == 0 {
+				continue
+			}
+			db.Viewers = world.Remove(db.Viewers, func(v *string) bool { return *v == "user:"+name })
+			db.Owners = world.Remove(db.Owners, func(v *string) bool { return *v == "user:"+name })
+			db.Unshared = db.Unshared || len(db.Viewers)+len(db.Owners) == 0
 		}
 		return nil
 	}, func() *reply { return ok(map[string]any{}) })

@@ -141,9 +141,16 @@ type QuickSightDashboard struct {
 	Datasets   []string             `yaml:"datasets"`
 	Sheets     []QuickSightSheet    `yaml:"sheets"`
 	Parameters []DashboardParameter `yaml:"parameters,omitempty"`
-	// Viewers are "user:NAME" or "group:NAME" in the default namespace; when
-	// empty every user may view the dashboard.
+	// Viewers and Owners are the dashboard's permissions: "user:NAME",
+	// "group:NAME" (in the default namespace) or "namespace:NAME" (every
+	// user of it). Owners may also view, describe and change the
+	// permissions; a READER user cannot be an owner. When both are empty
+	// and Unshared is false, every user of the namespace may view it.
 	Viewers []string `yaml:"viewers,omitempty"`
+	Owners  []string `yaml:"owners,omitempty"`
+	// Unshared is set when the last owner or viewer was removed: nobody
+	// may view the dashboard.
+	Unshared bool `yaml:"unshared,omitempty"`
 }
 
 // QuickSightSheet is a dashboard sheet.
@@ -520,15 +527,31 @@ func (w *World) validateDashboard(c *checker, p string, db *QuickSightDashboard,
 			c.add(pp+".column", "no dataset of the dashboard has a column %q", prm.Column)
 		}
 	}
-	for j, v := range db.Viewers {
-		vp := fmt.Sprintf("%s.viewers[%d]", p, j)
-		kind, name, _ := strings.Cut(v, ":")
-		switch {
-		case kind == "user" && users[ns+"/"+name], kind == "group" && groups[ns+"/"+name]:
-		case kind == "user" || kind == "group":
-			c.add(vp, "no QuickSight %s %q in namespace %q", kind, name, ns)
-		default:
-			c.add(vp, "%q must be user:NAME or group:NAME", v)
+	readers := map[string]bool{}
+	for _, u := range w.QuickSight.Users {
+		if u.Namespace == ns && u.Role == "READER" {
+			readers[u.UserName] = true
+		}
+	}
+	for _, list := range []struct {
+		field   string
+		entries []string
+	}{{"viewers", db.Viewers}, {"owners", db.Owners}} {
+		for j, v := range list.entries {
+			vp := fmt.Sprintf("%s.%s[%d]", p, list.field, j)
+			kind, name, _ := strings.Cut(v, ":")
+			switch {
+			case kind == "user" && users[ns+"/"+name], kind == "group" && groups[ns+"/"+name], kind == "namespace" && name == ns:
+				if list.field == "owners" && kind == "user" && readers[name] {
+					c.add(vp, "%q is a READER; only AUTHOR and ADMIN users can own a dashboard", name)
+				}
+			case kind == "user" || kind == "group":
+				c.add(vp, "no QuickSight %s %q in namespace %q", kind, name, ns)
+			case kind == "namespace":
+				c.add(vp, "dashboards are shared in namespace %q, not %q", ns, name)
+			default:
+				c.add(vp, "%q must be user:NAME, group:NAME or namespace:NAME", v)
+			}
 		}
 	}
 }

@@ -206,6 +206,7 @@ func newKey(t testing.TB) []byte {
 type replica struct {
 	b      *broker.Broker
 	client *redis.Client
+	cache  *broker.Redis
 }
 
 func (f *fixture) replica(t testing.TB, srv *redistest.Server, key []byte, mod func(*broker.Config)) *replica {
@@ -227,7 +228,7 @@ func (f *fixture) replica(t testing.TB, srv *redistest.Server, key []byte, mod f
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &replica{b: b, client: client}
+	return &replica{b: b, client: client, cache: cache}
 }
 
 func metric(b *broker.Broker, name string) int64 {

@@ -124,3 +124,29 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+// The opened-value memo answers only for the exact bytes it saw under the
+// exact store key, and stays bounded.
+func TestOpenedMemo(t *testing.T) {
+	o := newOpened(2)
+	e := &Entry{UserID: "alice"}
+	o.put("k1", "sealed-1", e)
+	if got := o.get("k1", "sealed-1"); got != e {
+		t.Fatalf("same bytes: %v", got)
+	}
+	if got := o.get("k1", "sealed-2"); got != nil {
+		t.Fatalf("other bytes answered %v", got)
+	}
+	if got := o.get("k2", "sealed-1"); got != nil {
+		t.Fatalf("other key answered %v", got)
+	}
+	o.put("k2", "a", e)
+	o.put("k3", "b", e)
+	if len(o.m) != 2 {
+		t.Fatalf("%d entries, bound 2", len(o.m))
+	}
+	o.forget("k1", "k2", "k3")
+	if len(o.m) != 0 || o.get("k3", "b") != nil {
+		t.Fatal("forget kept entries")
+	}
+}

@@ -24,6 +24,7 @@ type Redis struct {
 	client redis.UniversalClient
 	seal   *sealer
 	prefix string
+	opened *opened
 }
 
 // RedisOptions configure NewRedis.
@@ -37,6 +38,10 @@ type RedisOptions struct {
 	// Prefix of every key (default "tipctl:broker:"), so applications can
 	// share a Redis.
 	Prefix string
+	// MaxOpened bounds how many store keys remember their last
+	// authenticated value, so a hit on an unchanged entry skips the AES-GCM
+	// open (default 10000; about 1.5 KB each).
+	MaxOpened int
 }
 
 // NewRedis returns a Redis cache.
@@ -52,7 +57,7 @@ func NewRedis(o RedisOptions) (*Redis, error) {
 	if p == "" {
 		p = "tipctl:broker:"
 	}
-	return &Redis{client: o.Client, seal: s, prefix: p}, nil
+	return &Redis{client: o.Client, seal: s, prefix: p, opened: newOpened(o.MaxOpened)}, nil
 }
 
 // NewRedisClient returns a go-redis client for a redis:// or rediss:// URL
@@ -77,18 +82,33 @@ func NewRedisClient(url string) (*redis.Client, error) {
 
 func (r *Redis) key(k string) string { return r.prefix + k }
 
-// Get opens the entry under key. A stored entry that fails to open is
-// refused: the error matches ErrRefused and the broker treats it as a miss.
+// Get opens the entry under key: one GET. A stored entry that fails to
+// open is refused: the error matches ErrRefused and the broker treats it
+// as a miss. The value last authenticated under key is remembered, so an
+// unchanged entry is compared, not decrypted again.
 func (r *Redis) Get(ctx context.Context, key string) (*Entry, error) {
 	k := r.key(key)
-	b, err := r.client.Get(ctx, k).Bytes()
+	v, err := r.client.Get(ctx, k).Result()
 	if errors.Is(err, redis.Nil) {
+		r.opened.forget(k)
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return r.seal.open(k, b)
+	if r.opened == nil {
+		return r.seal.open(k, []byte(v))
+	}
+	if e := r.opened.get(k, v); e != nil {
+		return e, nil
+	}
+	e, err := r.seal.open(k, []byte(v))
+	if err != nil {
+		r.opened.forget(k)
+		return nil, err
+	}
+	r.opened.put(k, v, e)
+	return e, nil
 }
 
 // putScript: KEYS[1] the lock ("" for an unfenced write), KEYS[2..] the
@@ -143,6 +163,7 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 	for i, k := range keys {
 		ks[i] = r.key(k)
 	}
+	r.opened.forget(ks...)
 	return r.client.Del(ctx, ks...).Err()
 }
 

@@ -100,13 +100,17 @@ func encodeEntry(e *Entry) []byte {
 
 func decodeEntry(b []byte) (*Entry, bool) {
 	e := &Entry{}
+	// One string holds every field; the fields are substrings of it.
+	all := string(b)
+	off := 0
 	for _, p := range []*string{&e.AccessKeyID, &e.SecretAccessKey, &e.SessionToken, &e.AssumedRoleArn, &e.UserID, &e.IdentityStoreID, &e.Used} {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)-k) {
 			return nil, false
 		}
-		*p = string(b[k : k+int(n)])
+		*p = all[off+k : off+k+int(n)]
 		b = b[k+int(n):]
+		off += k + int(n)
 	}
 	exp, k := binary.Varint(b)
 	if k <= 0 {

@@ -12,7 +12,7 @@ func TestDescribeDashboard(t *testing.T) {
 	sb := ststest.Sandbox(t, nil)
 	admin := adminConfig(t, sb)
 	list, err := quicksight.ListDashboards(bg, admin, account)
-	if err != nil || len(list) != 1 || list[0].ID != "sales-overview" || list[0].Version != 3 {
+	if err != nil || len(list) != 2 || list[0].ID != "sales-overview" || list[0].Version != 3 {
 		t.Fatalf("%+v %v", list, err)
 	}
 	d, err := quicksight.DescribeDashboard(bg, admin, account, "sales-overview")

@@ -112,7 +112,7 @@ func (e *engine) wantRoles() []roleWant {
 			}}})
 	}
 	if ag := s.AccessGrants; ag != nil {
-		rs = append(rs, roleWant{key: "location", name: ag.LocationRole, maxSess: 43200, trust: func() M { return LocationTrust(s.Region, e.account) },
+		rs = append(rs, roleWant{key: "location", name: ag.LocationRole, maxSess: 43200, trust: func() M { return LocationTrust(e.account, AccessGrantsInstanceArn(s.Region, e.account)) },
 			policies: map[string]func() M{"tipctl-access-grants-location": func() M { return LocationPermissions(ag.Locations) }}})
 	}
 	return rs

@@ -12,10 +12,7 @@ import (
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 )
 
-const (
-	customProvider = "arn:aws:sso::aws:applicationProvider/custom"
-	jwtBearer      = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-)
+const jwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 func (e *engine) ssoTags() []ssotypes.Tag {
 	return []ssotypes.Tag{{Key: aws.String(SetupTag), Value: aws.String(tagValue(e.s))}}
@@ -94,7 +91,7 @@ func (e *engine) planApplication(ctx context.Context) error {
 		Permission: "sso:CreateApplication",
 		run: func(ctx context.Context) (string, error) {
 			o, err := e.c.SSO.CreateApplication(ctx, &ssoadmin.CreateApplicationInput{InstanceArn: aws.String(e.instance),
-				ApplicationProviderArn: aws.String(customProvider), Name: aws.String(name), Tags: e.ssoTags(),
+				ApplicationProviderArn: aws.String(CustomApplicationProvider), Name: aws.String(name), Tags: e.ssoTags(),
 				Description: aws.String("tipctl trusted identity propagation")})
 			if err != nil {
 				return "", err

@@ -119,16 +119,26 @@ func EnhancedServicePolicy(svc string, arn ServiceArn) M {
 // the grantee's identity context (sts:SetContext), only on behalf of this
 // account's Access Grants instance in region (aws:SourceAccount and
 // aws:SourceArn, against the confused deputy).
-func LocationTrust(region, account string) M {
+//
+// sourceAccount is the account id and sourceArn the instance's ARN
+// (arn:aws:s3:REGION:ACCOUNT:access-grants/default), as strings or as
+// CloudFormation expressions.
+func LocationTrust(sourceAccount, sourceArn any) M {
 	return policyDoc(M{
 		{"Sid", "AccessGrantsVendsCredentials"}, {"Effect", "Allow"},
 		{"Principal", M{{"Service", "access-grants.s3.amazonaws.com"}}},
 		{"Action", []string{"sts:AssumeRole", "sts:SetSourceIdentity", "sts:SetContext"}},
 		{"Condition", M{{"StringEquals", M{
-			{"aws:SourceAccount", account},
-			{"aws:SourceArn", "arn:aws:s3:" + region + ":" + account + ":access-grants/default"},
+			{"aws:SourceAccount", sourceAccount},
+			{"aws:SourceArn", sourceArn},
 		}}}},
 	})
+}
+
+// AccessGrantsInstanceArn is the ARN of an account's S3 Access Grants
+// instance in region.
+func AccessGrantsInstanceArn(region, account string) string {
+	return "arn:aws:s3:" + region + ":" + account + ":access-grants/default"
 }
 
 // LocationPermissions are the S3 rights Access Grants narrows to a grant:
