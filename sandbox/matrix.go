@@ -74,13 +74,9 @@ func (d dashboards) Evaluate(p *auth.Principal, res []string) []access.Cell {
 		case qu == nil:
 			cells[i].Via = "no QuickSight user has the email " + p.Context.Email
 		case !db.CanView(qu):
-			cells[i].Via = "not among the viewers (" + strings.Join(db.Viewers, ", ") + ")"
+			cells[i].Via = "no permission covers QuickSight user " + qu.UserName + " (permissions: " + db.PermissionSummary() + ")"
 		default:
-			via := "QuickSight user " + qu.UserName
-			if len(db.Viewers) > 0 {
-				via += " (viewers " + strings.Join(db.Viewers, ", ") + ")"
-			}
-			cells[i] = access.Cell{Allowed: true, Via: via}
+			cells[i] = access.Cell{Allowed: true, Via: "QuickSight user " + qu.UserName + " (permissions: " + db.PermissionSummary() + ")"}
 		}
 	}
 	return cells

@@ -40,7 +40,25 @@ func (c *call) explainIAM(action, resource string) bool {
 	return false
 }
 
-// viewersReason says why u is not among d's viewers.
+// PermissionSummary lists the dashboard's permissions as the world writes
+// them: "group:emea-sales, user:carol (owner), namespace:default".
+func (d *Dashboard) PermissionSummary() string {
+	perms := d.Permissions()
+	if len(perms) == 0 {
+		return "none: the dashboard is shared with no one"
+	}
+	parts := make([]string, 0, len(perms))
+	for _, p := range perms {
+		e := p.entry()
+		if p.Owner {
+			e += " (owner)"
+		}
+		parts = append(parts, e)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// viewersReason says why no permission of d covers u.
 func viewersReason(d *Dashboard, u *User) string {
 	groups := make([]string, 0, len(u.Groups))
 	for _, g := range u.Groups {
@@ -50,6 +68,6 @@ func viewersReason(d *Dashboard, u *User) string {
 	if len(groups) > 0 {
 		mine = "groups " + strings.Join(groups, ", ")
 	}
-	return "QuickSight user " + u.UserName + " (" + mine + ") is not among the viewers of dashboard " + d.ID +
-		" (" + strings.Join(d.Viewers, ", ") + ")"
+	return "no permission of dashboard " + d.ID + " covers QuickSight user " + u.UserName + " (namespace " + u.Namespace + ", " + mine +
+		"); its permissions: " + d.PermissionSummary()
 }
