@@ -30,7 +30,7 @@ command -v hyperfine >/dev/null || echo "bench: hyperfine not installed (apt-get
   echo
   echo "## In-process (go test -bench)"
   go test -run '^$' -benchtime "$bt" -count 1 \
-    -bench 'AssumeRoleProvidedContexts|CachedGetDataAccess|SnapshotThreeFormats|GetDataAccess$|GetObject$' \
-    ./sandbox/sts/ ./sandbox/s3/ ./sandbox/s3control/ ./sandbox/quicksight/ ./tip/s3ag/ ./tip/quicksight/ 2>&1 |
+    -bench 'AssumeRoleProvidedContexts|CachedGetDataAccess|SnapshotThreeFormats|GetDataAccess$|GetObject$|StartToResults' \
+    ./sandbox/sts/ ./sandbox/s3/ ./sandbox/s3control/ ./sandbox/quicksight/ ./sandbox/athena/ ./tip/s3ag/ ./tip/quicksight/ 2>&1 |
     grep -E '^(Benchmark|ok|pkg)'
 } | tee "$out/summary.txt"

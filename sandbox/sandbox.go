@@ -21,6 +21,7 @@ import (
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/cloudtrail"
 	"github.com/tipctl/tipctl/sandbox/env"
+	"github.com/tipctl/tipctl/sandbox/identitycenter"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -79,7 +80,10 @@ type Options struct {
 	// TrailBucket, when set, receives the events as CloudTrail log files.
 	TrailBucket string
 	// TrustIssuer and Audience make the world trust an external OpenID
-	// issuer for tokens with that audience (see TrustIssuer).
+	// issuer for tokens with that audience (see TrustIssuer). With Bare
+	// (and no world of its own) there is no trust configuration to extend:
+	// the directory is provisioned from the issuer instead (see
+	// ProvisionFrom) and the trust is left to the setup being rehearsed.
 	TrustIssuer, Audience string
 	// AllowRemote permits a Listen address that is not loopback. The
 	// sandbox hands out administrator keys and passwords; Start refuses to
@@ -107,13 +111,16 @@ func Start(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	endpoint := endpointFor(addr, ln.Addr())
-	if opts.TrustIssuer != "" {
+	if opts.TrustIssuer != "" && !bareTrust(opts) {
 		if opts, err = trustOptions(opts); err != nil {
 			ln.Close()
 			return nil, err
 		}
 	}
 	w, err := chooseWorld(opts, endpoint)
+	if err == nil && bareTrust(opts) {
+		err = ProvisionFrom(w, opts.TrustIssuer, opts.Audience)
+	}
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -194,13 +201,6 @@ func (s *Sandbox) Close() error {
 	if s.stopSweep != nil {
 		close(s.stopSweep)
 		s.stopSweep = nil
-	}
-	if s.stateDir != "" { // keep the S3 objects written since the last change
-		var err error
-		s.Env.Read(func() { err = s.writeState(s.Env.World) })
-		if err != nil && s.server == nil {
-			return err
-		}
 	}
 	for _, t := range s.trails {
 		t.Close()
@@ -302,6 +302,12 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcQBusiness, awsproto.RestJSON
 		case "cloudtrail":
 			return SvcCloudTrail, awsproto.JSON11
+		case "athena":
+			return SvcAthena, awsproto.JSON11
+		case "glue":
+			return SvcGlue, awsproto.JSON11
+		case "lakeformation":
+			return SvcLakeFormation, awsproto.RestJSON
 		}
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
@@ -312,12 +318,16 @@ func (s *Sandbox) route(r *http.Request) (string, awsproto.Protocol) {
 			return SvcIdentityStore, awsproto.JSON11
 		case strings.HasPrefix(t, "RedshiftData."):
 			return SvcRedshiftData, awsproto.JSON11
+		case strings.HasPrefix(t, "AmazonAthena."):
+			return SvcAthena, awsproto.JSON11
+		case strings.HasPrefix(t, "AWSGlue."):
+			return SvcGlue, awsproto.JSON11
 		case strings.HasPrefix(t, cloudtrail.TargetPrefix), strings.HasPrefix(t, cloudtrail.ShortTargetPrefix):
 			return SvcCloudTrail, awsproto.JSON11
 		}
 	}
 	switch {
-	case path == "/token" || path == "/client/register" || path == "/device_authorization":
+	case path == "/token" || path == "/client/register" || path == "/device_authorization" || path == identitycenter.PathAuthorize:
 		return SvcSSOOIDC, awsproto.RestJSON
 	case strings.HasPrefix(path, "/accounts/"):
 		return SvcQuickSight, awsproto.RestJSON

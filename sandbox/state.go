@@ -41,12 +41,24 @@ func chooseWorld(opts Options, endpoint string) (*world.World, error) {
 	return world.Default(endpoint)
 }
 
-// keepState makes every change of the live world, and the S3 objects at
-// that moment, be written to dir before the change is installed; it writes
-// the starting state at once.
+// S3StateDir is the directory of a --state directory that keeps the S3
+// buckets, objects and multipart uploads, one file per object (s3.Store.Persist).
+const S3StateDir = "s3"
+
+// keepState makes every change be written to dir before it is
+// acknowledged: the control plane (every change of the live world) to
+// world.yaml, the S3 data (every bucket, object, upload and part change)
+// to files of their own under s3/, so that an object write costs the
+// object, not the state. It loads the S3 data from dir when dir has it,
+// and writes the starting state at once.
 func (s *Sandbox) keepState(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
+	}
+	if st, ok := s.Env.Objects.(*s3.Store); ok {
+		if err := st.Persist(filepath.Join(dir, S3StateDir)); err != nil {
+			return err
+		}
 	}
 	s.stateDir = dir
 	s.Env.Persist(func(w *world.World) error { return s.writeState(w) })
@@ -55,10 +67,21 @@ func (s *Sandbox) keepState(dir string) error {
 	return err
 }
 
-// writeState writes w (with the live S3 objects) to the state directory
-// atomically: a kill leaves the previous or the new file, never a part.
+// writeState writes w to the state directory atomically: a kill leaves
+// the previous or the new file, never a part. The buckets are listed
+// without their objects, which live under s3/.
 func (s *Sandbox) writeState(w *world.World) error {
-	b, err := s.exportWorld(w)
+	c, err := w.Clone()
+	if err != nil {
+		return err
+	}
+	if st, ok := s.Env.Objects.(*s3.Store); ok {
+		c.S3.Buckets = nil
+		for _, name := range st.BucketNames() {
+			c.S3.Buckets = append(c.S3.Buckets, world.Bucket{Name: name})
+		}
+	}
+	b, err := c.Export()
 	if err != nil {
 		return err
 	}

@@ -151,8 +151,8 @@ func TestStateDirectory(t *testing.T) {
 	}
 	sb.Close()
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("the state directory holds %d files, want only %s", len(entries), sandbox.StateFile)
+	if len(entries) != 2 || entries[0].Name() != sandbox.S3StateDir || entries[1].Name() != sandbox.StateFile {
+		t.Fatalf("the state directory holds %v, want only %s and %s/", entries, sandbox.StateFile, sandbox.S3StateDir)
 	}
 	again := startOpts(t, sandbox.Options{Bare: true, StateDir: dir})
 	if _, ok := again.Env.IAM.RoleByName("kept"); !ok {
@@ -160,5 +160,79 @@ func TestStateDirectory(t *testing.T) {
 	}
 	if info, err := os.Stat(dir); err != nil || info.Mode().Perm() != 0o700 {
 		t.Fatalf("state directory mode: %v %v", info.Mode(), err)
+	}
+}
+
+// TestStateObjectWriteCost: with --state, an object write writes that
+// object's file and nothing else (world.yaml and the bucket list are not
+// rewritten); leftovers of writes cut short by a kill are dropped at the
+// next start.
+func TestStateObjectWriteCost(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	sb := startOpts(t, sandbox.Options{StateDir: dir})
+	ctx := context.Background()
+	c := s3.NewFromConfig(ststest.Config(sb, ststest.Admin()), func(o *s3.Options) { o.UsePathStyle = true })
+	others := []string{filepath.Join(dir, sandbox.StateFile), filepath.Join(dir, sandbox.S3StateDir, "buckets.json")}
+	before := make([]os.FileInfo, len(others))
+	for i, p := range others {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[i] = fi
+	}
+	countFiles := func() int {
+		n := 0
+		_ = filepath.WalkDir(filepath.Join(dir, sandbox.S3StateDir, "objects"), func(_ string, d os.DirEntry, _ error) error {
+			if d != nil && !d.IsDir() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	n0 := countFiles()
+	for i := 0; i < 20; i++ {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("analytics-data"), Key: aws.String("cost/obj-" + string(rune('a'+i))),
+			Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := countFiles(); n != n0+20 {
+		t.Fatalf("object files: %d, want %d", n, n0+20)
+	}
+	for i, p := range others {
+		fi, err := os.Stat(p)
+		if err != nil || !os.SameFile(fi, before[i]) {
+			t.Fatalf("%s was rewritten by object writes", p)
+		}
+	}
+	sb.Close()
+
+	// A write cut short leaves a .tmp- file; an upload killed before its
+	// meta was written leaves a directory without one. Both are dropped.
+	objDir := filepath.Join(dir, sandbox.S3StateDir, "objects", "00")
+	if err := os.MkdirAll(objDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(objDir, ".tmp-cut-short")
+	orphan := filepath.Join(dir, sandbox.S3StateDir, "uploads", "never-acknowledged")
+	if err := os.WriteFile(tmp, []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(orphan, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	again := startOpts(t, sandbox.Options{StateDir: dir})
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("the cut-short write is still there: %v", err)
+	}
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Fatalf("the unacknowledged upload is still there: %v", err)
+	}
+	c = s3.NewFromConfig(ststest.Config(again, ststest.Admin()), func(o *s3.Options) { o.UsePathStyle = true })
+	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("analytics-data"), Prefix: aws.String("cost/")})
+	if err != nil || len(list.Contents) != 20 {
+		t.Fatalf("objects after restart: %v, %v", list, err)
 	}
 }

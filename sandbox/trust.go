@@ -19,12 +19,8 @@ import (
 // policy of every bridge role (a role that trusts an OIDC provider for
 // sts:AssumeRoleWithWebIdentity) for tokens of that issuer and audience.
 func TrustIssuer(worldYAML []byte, issuer, audience string) ([]byte, error) {
-	u, err := url.Parse(issuer)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("--trust-issuer %q is not an http(s) issuer URL", issuer)
-	}
-	if audience == "" || strings.ContainsAny(audience, " \t\r\n") {
-		return nil, fmt.Errorf("--audience %q is not a token audience (the aud claim, e.g. the IdP client id)", audience)
+	if err := checkTrust(issuer, audience); err != nil {
+		return nil, err
 	}
 	var doc map[string]any
 	if err := yaml.Unmarshal(worldYAML, &doc); err != nil || doc == nil {
@@ -136,4 +132,42 @@ func trustOptions(opts Options) (Options, error) {
 	}
 	opts.WorldYAML = out
 	return opts, nil
+}
+
+// checkTrust validates --trust-issuer and --audience.
+func checkTrust(issuer, audience string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--trust-issuer %q is not an http(s) issuer URL", issuer)
+	}
+	if audience == "" || strings.ContainsAny(audience, " \t\r\n") {
+		return fmt.Errorf("--audience %q is not a token audience (the aud claim, e.g. the IdP client id)", audience)
+	}
+	return nil
+}
+
+// bareTrust reports whether opts start a bare account that trusts an
+// external issuer: --bare with --trust-issuer and no world of its own.
+func bareTrust(opts Options) bool {
+	return opts.Bare && opts.TrustIssuer != "" && len(opts.WorldYAML) == 0 && opts.WorldFile == ""
+}
+
+// ProvisionFrom makes the directory of w provisioned from an external
+// issuer (--bare --trust-issuer): a bare account has no trust
+// configuration for it to join, so the issuer's people are created in
+// Identity Center on first sight of a verified token for audience, as
+// SCIM provisioning from that IdP would, and the trust itself (OIDC
+// provider, trusted token issuer, application, roles) is what the user
+// sets up (tipctl setup apply, the AWS CLI). Idempotent.
+func ProvisionFrom(w *world.World, issuer, audience string) error {
+	if err := checkTrust(issuer, audience); err != nil {
+		return err
+	}
+	for _, p := range w.IdentityCenter.Provisioning {
+		if p.Issuer == issuer && p.Audience == audience {
+			return nil
+		}
+	}
+	w.IdentityCenter.Provisioning = append(w.IdentityCenter.Provisioning, world.Provisioning{Issuer: issuer, Audience: audience})
+	return nil
 }

@@ -27,7 +27,8 @@ func (s *Sandbox) wire() error {
 	}
 	s.Env.OnChange(idc.Reload)
 	s.Register(SvcSTS, sts.New(s.Env))
-	s.Register(SvcSSOOIDC, identitycenter.NewOIDC(s.Env, idc))
+	ssoOIDC := identitycenter.NewOIDC(s.Env, idc)
+	s.Register(SvcSSOOIDC, ssoOIDC)
 	s.Register(SvcSSOAdmin, ssoadmin.New(s.Env, idc))
 	s.Register(SvcIdentityStore, identitystore.New(s.Env, idc))
 	s.Register(SvcIAM, iam.NewService(s.Env.IAM, s.Env, s.Env.Stats))
@@ -37,6 +38,8 @@ func (s *Sandbox) wire() error {
 		return err
 	}
 	s.Register(SvcIdP, provider)
+	// Identity Center's sign-in page (authorization_code grant) federates to the IdP.
+	ssoOIDC.SetSignIn(provider.CheckPassword)
 	if s.idpPrefix != "" { // the issuer is served here: verify its tokens in-process
 		s.Env.JWT.RegisterLocal(w.IdP.Issuer, provider.PublicKeys)
 	}
@@ -73,6 +76,9 @@ func (s *Sandbox) wire() error {
 	s.AddInfo(rsd.State.Info)
 
 	s.Register(SvcQBusiness, qbusiness.New(s.Env))
+	if err := s.wireAthena(grants.State); err != nil {
+		return err
+	}
 
 	s.AddInfo(func(info map[string]any) {
 		users := []map[string]any{}

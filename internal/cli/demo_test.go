@@ -25,6 +25,7 @@ func TestDemoPlaysTheWholeFlow(t *testing.T) {
 		"alice wrote s3://analytics-data/users/alice/",
 		"row-level security: EMEA only",
 		"row-level security kept", "all in Europe",
+		"Lake Formation kept 4 rows, EMEA only", "(margin_pct withheld)",
 		"cites only what her groups may read: EMEA discount policy",
 	} {
 		if !strings.Contains(out, want) {

@@ -24,7 +24,7 @@ var exitCodes = []struct {
 	{ExitNetwork, "network", "an endpoint could not be reached or timed out"},
 	{ExitBusy, "busy", "another tipctl process held a lock for too long"},
 	{ExitSQL, "sql", "query: the statement failed in the database (a SQL error)"},
-	{ExitDenied, "denied", "query: the data's access control refused the person (privileges, row security, IAM)"},
+	{ExitDenied, "denied", "query: the data's access control refused the person (privileges, row security, Lake Formation, IAM)"},
 	{ExitCannotRun, "cannot-run", "exec: the command was found but could not be started"},
 	{ExitNotFound, "not-found", "exec: the command does not exist"},
 	{ExitInterrupted, "interrupted", "interrupted (Ctrl-C); 143 when stopped by SIGTERM"},

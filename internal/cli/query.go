@@ -24,22 +24,26 @@ const (
 func init() { register(newQueryCmd) }
 
 func newQueryCmd(app *App) *cobra.Command {
-	var workgroup, database string
+	var workgroup, athenaWG, database string
 	cmd := &cobra.Command{
-		Use:   "query --redshift WORKGROUP [--database dev] SQL",
-		Short: "Run SQL as the person logged in (Redshift Data API)",
+		Use:   "query (--redshift WORKGROUP [--database dev] | --athena WORKGROUP [--database DB]) SQL",
+		Short: "Run SQL as the person logged in (Redshift Data API, Athena)",
 		Long: `Runs one SQL statement with the identity-enhanced session, so the database
 decides by the person's identity: a Redshift workgroup with Identity Center
 runs it as <namespace>:<user>, holding the roles of their groups, and its
-privileges and row-level security pick the rows.
+privileges and row-level security pick the rows. An Athena workgroup with
+Identity Center runs it as the person, and Lake Formation's grants to them
+and their groups pick the tables, columns and rows.
 
 tipctl waits for the statement (its status on stderr when that is a
 terminal), fetches every page of the result, and prints a table, or JSON
-with --output json, or CSV with --output csv. Ctrl-C cancels the statement.
+with --output json, or CSV with --output csv. Ctrl-C cancels the statement
+(Athena: StopQueryExecution).
 
 Exit codes: 8 when the statement fails (a SQL error), 9 when the person is
-refused (a missing privilege, an IAM denial); see ` + "`tipctl help exit-codes`" + `.`,
-		Example:     `  tipctl query --redshift redshift-tip-enabled --database dev "SELECT city, SUM(sales_price) FROM sales_data GROUP BY city"`,
+refused (a missing privilege, a Lake Formation or IAM denial); see ` + "`tipctl help exit-codes`" + `.`,
+		Example: `  tipctl query --redshift redshift-tip-enabled --database dev "SELECT city, SUM(sales_price) FROM sales_data GROUP BY city"
+  tipctl query --athena tip-workgroup "SELECT * FROM db_tip.table_example LIMIT 3"`,
 		Annotations: map[string]string{"output-csv": "yes"},
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -48,12 +52,16 @@ refused (a missing privilege, an IAM denial); see ` + "`tipctl help exit-codes`"
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if workgroup == "" {
-				return Errorf(ExitUsage, "e.g. `tipctl query --redshift redshift-tip-enabled \"SELECT 1\"`", "--redshift WORKGROUP is required")
+			if (workgroup == "") == (athenaWG == "") {
+				return Errorf(ExitUsage, "e.g. `tipctl query --redshift redshift-tip-enabled \"SELECT 1\"` or `tipctl query --athena tip-workgroup \"SELECT 1\"`",
+					"give one of --redshift WORKGROUP and --athena WORKGROUP")
 			}
 			p, m, err := app.session()
 			if err != nil {
 				return err
+			}
+			if athenaWG != "" {
+				return app.athenaQuery(cmd, p.Name, m, athenaWG, cmd.Flags().Changed("database"), database, args[0])
 			}
 			client, err := query.RedshiftClient(m)
 			if err != nil {
@@ -70,7 +78,8 @@ refused (a missing privilege, an IAM denial); see ` + "`tipctl help exit-codes`"
 	}
 	f := cmd.Flags()
 	f.StringVar(&workgroup, "redshift", "", "Redshift Serverless workgroup to run the statement on")
-	f.StringVar(&database, "database", "dev", "database")
+	f.StringVar(&athenaWG, "athena", "", "Athena workgroup to run the query in")
+	f.StringVar(&database, "database", "dev", "database (Athena: the default database of unqualified table names)")
 	return cmd
 }
 

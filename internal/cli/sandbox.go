@@ -47,8 +47,13 @@ hands out administrator keys and passwords. Another address needs
 --bare starts an account with Identity Center, its users and groups, the
 buckets and the QuickSight data, but no trust configuration at all (no OIDC
 provider, roles, trusted token issuer, application or Access Grants): set it
-up with the AWS CLI. --state DIR keeps the live state across restarts; every
-change is written there atomically.`,
+up with the AWS CLI. With --trust-issuer URL --audience AUD as well, the
+account stays bare, and Identity Center's directory is provisioned from that
+issuer (its people are created on first sight of a token for AUD that an
+application you set up accepts, as SCIM would): rehearse the setup of your
+own IdP. --state DIR keeps the live state across restarts: every change is
+written there atomically before it is answered (S3 objects as files of their
+own under DIR/s3), so a kill loses at most the request in flight.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if bare && worldFile != "" {

@@ -9,7 +9,8 @@ import (
 type trustFlags struct{ issuer, audience string }
 
 func (t *trustFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&t.issuer, "trust-issuer", "", "also trust this external OpenID issuer: trusted token issuer, IAM OIDC provider, bridge-role trust; Identity Center users are created on first sight from the token's email")
+	cmd.Flags().StringVar(&t.issuer, "trust-issuer", "", "also trust this external OpenID issuer: trusted token issuer, IAM OIDC provider, bridge-role trust; Identity Center users are created on first sight from the token's email. "+
+		"With --bare nothing is created (the account stays bare for your setup to configure); Identity Center's directory is provisioned from the issuer: its people are created on first sight of a token for --audience that an application you set up accepts, as SCIM would")
 	cmd.Flags().StringVar(&t.audience, "audience", "", "with --trust-issuer: the aud of its tokens (its client id, or an API audience)")
 }
 

@@ -79,6 +79,7 @@ func (e *Env) Change(f func(w *world.World) *awsproto.Error) *awsproto.Error {
 	e.World.IdentityCenter, e.World.IAM, e.World.S3.AccessGrants = w.IdentityCenter, w.IAM, w.S3.AccessGrants
 	e.World.QuickSight.Users, e.World.QuickSight.Groups = w.QuickSight.Users, w.QuickSight.Groups
 	e.World.QuickSight.Datasets, e.World.QuickSight.Dashboards = w.QuickSight.Datasets, w.QuickSight.Dashboards
+	e.World.LakeFormation = w.LakeFormation
 	for _, c := range commits {
 		c()
 	}

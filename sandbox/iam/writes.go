@@ -131,6 +131,59 @@ func (s *Service) change(req *request, resource string, f func(w *world.World) *
 	return nil, s.rt.Change(f)
 }
 
+// form reads request members in order and keeps the first error, so that
+// a handler reads its inputs and then checks once, answering the first
+// bad member as before.
+type form struct {
+	req *request
+	err *awsproto.Error
+}
+
+func (f *form) str(name, member string, required bool, min, max int, re *lazyre.Regexp) string {
+	if f.err != nil {
+		return ""
+	}
+	v, e := str(f.req, name, member, required, min, max, re)
+	f.err = e
+	return v
+}
+
+func (f *form) roleName() string   { return f.str("RoleName", "roleName", true, 1, 64, nameRe) }
+func (f *form) policyName() string { return f.str("PolicyName", "policyName", true, 1, 128, nameRe) }
+func (f *form) description() string {
+	return f.str("Description", "description", false, 0, 1000, nil)
+}
+
+// path reads Path, "/" when absent.
+func (f *form) path(re *lazyre.Regexp) string {
+	if p := f.str("Path", "path", false, 1, 512, re); p != "" {
+		return p
+	}
+	return "/"
+}
+
+// document reads and parses a policy document member.
+func (f *form) document(name, member string) string {
+	if f.err != nil {
+		return ""
+	}
+	d, e := document(f.req, name, member)
+	f.err = e
+	return d
+}
+
+// changeRole authorizes the action on the role and applies f to it in a
+// copy of the world.
+func (s *Service) changeRole(req *request, name string, f func(w *world.World, r *world.Role) *awsproto.Error) (any, *awsproto.Error) {
+	return s.change(req, s.roleArn(name), func(w *world.World) *awsproto.Error {
+		r, e := roleIn(w, name)
+		if e != nil {
+			return e
+		}
+		return f(w, r)
+	})
+}
+
 // roleIn finds a role in the world being changed.
 func roleIn(w *world.World, name string) (*world.Role, *awsproto.Error) {
 	if r := w.IAM.Role(name); r != nil {
@@ -242,24 +295,11 @@ func tags(req *request) map[string]string {
 }
 
 func (s *Service) createRole(req *request) (any, *awsproto.Error) {
-	name, e := roleName(req)
-	if e != nil {
-		return nil, e
-	}
-	path, e := str(req, "Path", "path", false, 1, 512, pathRe)
-	if e != nil {
-		return nil, e
-	}
-	if path == "" {
-		path = "/"
-	}
-	trust, e := document(req, "AssumeRolePolicyDocument", "assumeRolePolicyDocument")
-	if e != nil {
-		return nil, e
-	}
-	desc, e := str(req, "Description", "description", false, 0, 1000, nil)
-	if e != nil {
-		return nil, e
+	f := form{req: req}
+	name, path := f.roleName(), f.path(pathRe)
+	trust, desc := f.document("AssumeRolePolicyDocument", "assumeRolePolicyDocument"), f.description()
+	if f.err != nil {
+		return nil, f.err
 	}
 	maxSession := 3600
 	if v := req.form.Get("MaxSessionDuration"); v != "" {
@@ -294,11 +334,7 @@ func (s *Service) deleteRole(req *request) (any, *awsproto.Error) {
 	if e != nil {
 		return nil, e
 	}
-	return s.change(req, s.roleArn(name), func(w *world.World) *awsproto.Error {
-		r, e := roleIn(w, name)
-		if e != nil {
-			return e
-		}
+	return s.changeRole(req, name, func(w *world.World, r *world.Role) *awsproto.Error {
 		if len(r.InlinePolicies) > 0 || len(r.ManagedPolicies) > 0 {
 			return awsproto.Errorf(http.StatusConflict, "DeleteConflict", "Cannot delete entity, must delete policies first.")
 		}
@@ -316,11 +352,7 @@ func (s *Service) tagRole(req *request) (any, *awsproto.Error) {
 	if len(t) == 0 {
 		return nil, awsproto.Validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
 	}
-	return s.change(req, s.roleArn(name), func(w *world.World) *awsproto.Error {
-		r, e := roleIn(w, name)
-		if e != nil {
-			return e
-		}
+	return s.changeRole(req, name, func(w *world.World, r *world.Role) *awsproto.Error {
 		if r.Tags == nil {
 			r.Tags = map[string]string{}
 		}
@@ -332,42 +364,24 @@ func (s *Service) tagRole(req *request) (any, *awsproto.Error) {
 }
 
 func (s *Service) updateAssumeRolePolicy(req *request) (any, *awsproto.Error) {
-	name, e := roleName(req)
-	if e != nil {
-		return nil, e
+	f := form{req: req}
+	name, doc := f.roleName(), f.document("PolicyDocument", "policyDocument")
+	if f.err != nil {
+		return nil, f.err
 	}
-	doc, e := document(req, "PolicyDocument", "policyDocument")
-	if e != nil {
-		return nil, e
-	}
-	return s.change(req, s.roleArn(name), func(w *world.World) *awsproto.Error {
-		r, e := roleIn(w, name)
-		if e != nil {
-			return e
-		}
+	return s.changeRole(req, name, func(w *world.World, r *world.Role) *awsproto.Error {
 		r.TrustPolicy = policy(doc)
 		return nil
 	})
 }
 
 func (s *Service) putRolePolicy(req *request) (any, *awsproto.Error) {
-	name, e := roleName(req)
-	if e != nil {
-		return nil, e
+	f := form{req: req}
+	name, pname, doc := f.roleName(), f.policyName(), f.document("PolicyDocument", "policyDocument")
+	if f.err != nil {
+		return nil, f.err
 	}
-	pname, e := str(req, "PolicyName", "policyName", true, 1, 128, nameRe)
-	if e != nil {
-		return nil, e
-	}
-	doc, e := document(req, "PolicyDocument", "policyDocument")
-	if e != nil {
-		return nil, e
-	}
-	return s.change(req, s.roleArn(name), func(w *world.World) *awsproto.Error {
-		r, e := roleIn(w, name)
-		if e != nil {
-			return e
-		}
+	return s.changeRole(req, name, func(w *world.World, r *world.Role) *awsproto.Error {
 		for i := range r.InlinePolicies {
 			if r.InlinePolicies[i].Name == pname {
 				r.InlinePolicies[i].Document = policy(doc)
@@ -380,19 +394,12 @@ func (s *Service) putRolePolicy(req *request) (any, *awsproto.Error) {
 }
 
 func (s *Service) deleteRolePolicy(req *request) (any, *awsproto.Error) {
-	name, e := roleName(req)
-	if e != nil {
-		return nil, e
+	f := form{req: req}
+	name, pname := f.roleName(), f.policyName()
+	if f.err != nil {
+		return nil, f.err
 	}
-	pname, e := str(req, "PolicyName", "policyName", true, 1, 128, nameRe)
-	if e != nil {
-		return nil, e
-	}
-	return s.change(req, s.roleArn(name), func(w *world.World) *awsproto.Error {
-		r, e := roleIn(w, name)
-		if e != nil {
-			return e
-		}
+	return s.changeRole(req, name, func(w *world.World, r *world.Role) *awsproto.Error {
 		n := len(r.InlinePolicies)
 		r.InlinePolicies = world.Remove(r.InlinePolicies, func(p *world.NamedPolicy) bool { return p.Name == pname })
 		if len(r.InlinePolicies) == n {
@@ -403,24 +410,11 @@ func (s *Service) deleteRolePolicy(req *request) (any, *awsproto.Error) {
 }
 
 func (s *Service) createPolicy(req *request) (any, *awsproto.Error) {
-	name, e := str(req, "PolicyName", "policyName", true, 1, 128, nameRe)
-	if e != nil {
-		return nil, e
-	}
-	path, e := str(req, "Path", "path", false, 1, 512, policyPathRe)
-	if e != nil {
-		return nil, e
-	}
-	if path == "" {
-		path = "/"
-	}
-	doc, e := document(req, "PolicyDocument", "policyDocument")
-	if e != nil {
-		return nil, e
-	}
-	desc, e := str(req, "Description", "description", false, 0, 1000, nil)
-	if e != nil {
-		return nil, e
+	f := form{req: req}
+	name, path := f.policyName(), f.path(policyPathRe)
+	doc, desc := f.document("PolicyDocument", "policyDocument"), f.description()
+	if f.err != nil {
+		return nil, f.err
 	}
 	m := world.ManagedPolicy{Name: name, Path: path, Description: desc, Document: policy(doc)}
 	var arn string
@@ -441,19 +435,12 @@ func (s *Service) createPolicy(req *request) (any, *awsproto.Error) {
 
 // changeAttachment attaches or detaches a managed policy.
 func (s *Service) changeAttachment(req *request, attach bool) (any, *awsproto.Error) {
-	name, e := roleName(req)
-	if e != nil {
-		return nil, e
+	f := form{req: req}
+	name, arn := f.roleName(), f.str("PolicyArn", "policyArn", true, 20, 2048, nil)
+	if f.err != nil {
+		return nil, f.err
 	}
-	arn, e := str(req, "PolicyArn", "policyArn", true, 20, 2048, nil)
-	if e != nil {
-		return nil, e
-	}
-	return s.change(req, s.roleArn(name), func(w *world.World) *awsproto.Error {
-		r, e := roleIn(w, name)
-		if e != nil {
-			return e
-		}
+	return s.changeRole(req, name, func(w *world.World, r *world.Role) *awsproto.Error {
 		found := false
 		for _, m := range w.IAM.ManagedPolicies {
 			found = found || w.ManagedPolicyArn(m) == arn

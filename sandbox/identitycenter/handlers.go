@@ -42,8 +42,9 @@ const ActionCreateTokenWithIAM = "sso-oauth:CreateTokenWithIAM"
 // OIDC serves the SSO OIDC API (restJson1, signing name sso-oauth):
 // CreateTokenWithIAM, POST /token?aws_iam=t.
 type OIDC struct {
-	env   *env.Env
-	state *State
+	env    *env.Env
+	state  *State
+	signIn SignIn
 }
 
 // NewOIDC returns the SSO OIDC handler over s.
@@ -80,6 +81,10 @@ func (h *OIDC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var res any
 	var e *awsproto.Error
 	switch {
+	case r.URL.Path == PathAuthorize:
+		h.env.Stats.Inc("sso-oauth:Authorize")
+		h.authorize(w, r)
+		return
 	case r.URL.Path == "/token" && r.Method == http.MethodPost && r.URL.Query().Get("aws_iam") == "t":
 		h.env.Stats.Inc("sso-oauth:CreateTokenWithIAM")
 		callctx.SetOperation(r.Context(), "CreateTokenWithIAM")
@@ -188,11 +193,10 @@ func (h *OIDC) createTokenWithIAM(r *http.Request) (any, *awsproto.Error) {
 	case GrantTokenExchange:
 		return h.tokenExchange(r.Context(), app, &req, now)
 	case GrantAuthorizationCode:
-		return nil, oidcError("UnsupportedGrantTypeException", "the sandbox does not support the %s grant (it has no Identity Center sign-in page); use %s, %s or %s",
-			req.GrantType, GrantJWTBearer, GrantRefreshToken, GrantTokenExchange)
+		return h.authorizationCode(r.Context(), app, &req, now)
 	}
-	return nil, oidcError("UnsupportedGrantTypeException", "grantType %q is not supported; use %s, %s or %s",
-		awsproto.Truncate(req.GrantType, 80), GrantJWTBearer, GrantRefreshToken, GrantTokenExchange)
+	return nil, oidcError("UnsupportedGrantTypeException", "grantType %q is not supported; use %s, %s, %s or %s",
+		awsproto.Truncate(req.GrantType, 80), GrantAuthorizationCode, GrantJWTBearer, GrantRefreshToken, GrantTokenExchange)
 }
 
 func principalArn(p *auth.Principal) string {

@@ -1,19 +1,26 @@
 package identitycenter
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
-// provisionFromToken creates the Identity Center user a trusted token
-// issuer with CreateUsers describes (the sandbox's stand-in for SCIM
-// provisioning): user name and email from the email claim, display name
-// from name, groups from the groups claim (existing groups only). It
-// returns the user that now matches, created or found: two concurrent
-// first tokens create one user.
+// provisionFromToken creates the Identity Center user a verified token
+// describes, when its trusted token issuer has CreateUsers or the
+// directory is provisioned from its issuer and audience (Provisioning):
+// the sandbox's stand-in for SCIM provisioning. User name and email come
+// from the claim the issuer maps to emails.value, the display name from
+// name, groups from the groups claim (existing groups only). It returns
+// the user that now matches, created or found: two concurrent first
+// tokens create one user.
 func (s *State) provisionFromToken(tti *TrustedTokenIssuer, claims map[string]any, email string) *User {
-	if !tti.CreateUsers || tti.IdentityStoreAttributePath != "emails.value" || !strings.Contains(email, "@") || len(email) > 256 {
+	groupsClaim, ok := tti.GroupsClaim, tti.CreateUsers
+	if !ok {
+		groupsClaim, ok = s.provisionedBy(claims)
+	}
+	if !ok || tti.IdentityStoreAttributePath != "emails.value" || !strings.Contains(email, "@") || len(email) > 256 {
 		return nil
 	}
 	s.dirMu.Lock()
@@ -29,7 +36,7 @@ func (s *State) provisionFromToken(tti *TrustedTokenIssuer, claims map[string]an
 	}
 	u := &User{IdCUser: world.IdCUser{UserName: email, DisplayName: name, Email: email,
 		UserID: world.StableUUID("user", s.IdentityStoreID, email)}}
-	claim := tti.GroupsClaim
+	claim := groupsClaim
 	if claim == "" {
 		claim = "groups"
 	}
@@ -58,3 +65,26 @@ func (s *State) users() []*User {
 // AllUsers returns the identity store's users, including those created
 // from tokens.
 func (s *State) AllUsers() []*User { return s.users() }
+
+// provisionedBy reports whether the directory is provisioned from the
+// token's issuer for one of its audiences, and the groups claim to read.
+func (s *State) provisionedBy(claims map[string]any) (string, bool) {
+	iss, _ := claims["iss"].(string)
+	var auds []string
+	switch a := claims["aud"].(type) {
+	case string:
+		auds = []string{a}
+	case []any:
+		for _, v := range a {
+			if str, ok := v.(string); ok {
+				auds = append(auds, str)
+			}
+		}
+	}
+	for _, p := range s.Provisioning {
+		if p.Issuer == iss && slices.Contains(auds, p.Audience) {
+			return p.GroupsClaim, true
+		}
+	}
+	return "", false
+}

@@ -52,6 +52,9 @@ type State struct {
 	Groups          []*Group
 	Issuers         []*TrustedTokenIssuer
 	Apps            []*Application
+	// Provisioning lists the external issuers whose people are created
+	// on first sight (world.IdentityCenter.Provisioning).
+	Provisioning []world.Provisioning
 
 	// dirMu guards Users against the users created from tokens
 	// (provisionFromToken); every reader goes through users().
@@ -62,6 +65,8 @@ type State struct {
 	used map[string]int64
 	// refresh maps issued refresh tokens to their session.
 	refresh map[string]*RefreshSession
+	// codes holds the authorization codes of the sign-in page (codes.go).
+	codes map[string]*authCode
 }
 
 // RefreshSession is what an Identity Center refresh token stands for.
@@ -78,7 +83,7 @@ type RefreshSession struct {
 func New(w *world.World) (*State, error) {
 	ic := w.IdentityCenter
 	s := &State{AccountID: w.AccountID, Region: w.Region, InstanceArn: ic.InstanceArn, IdentityStoreID: ic.IdentityStoreID,
-		used: map[string]int64{}, refresh: map[string]*RefreshSession{}}
+		Provisioning: ic.Provisioning, used: map[string]int64{}, refresh: map[string]*RefreshSession{}}
 	byName := map[string]*User{}
 	for _, u := range ic.Users {
 		user := &User{IdCUser: u}
@@ -285,5 +290,7 @@ func (s *State) Reload(w *world.World) (func(), error) {
 	}
 	// The instance and the identity store never change: handlers may
 	// read them without the lock.
-	return func() { s.Users, s.Groups, s.Issuers, s.Apps = n.Users, n.Groups, n.Issuers, n.Apps }, nil
+	return func() {
+		s.Users, s.Groups, s.Issuers, s.Apps, s.Provisioning = n.Users, n.Groups, n.Issuers, n.Apps, n.Provisioning
+	}, nil
 }

@@ -3,10 +3,7 @@ package qbusiness_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,35 +17,20 @@ import (
 // identity-enhanced credentials (chat-sync has no --profile in the seed:
 // the profile comes from AWS_PROFILE).
 func TestSeedCommandsWithAWSCLI(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the AWS CLI (aws) is not installed")
-		}
-		t.Skip("the AWS CLI (aws) is not installed; install it to run this test")
-	}
+	ststest.NeedTools(t, "aws")
 	sb := ststest.Sandbox(t, world.DefaultYAML())
 	creds, err := session(t, sb, "alice").Retrieve(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	js, _ := json.Marshal(map[string]any{"Version": 1, "AccessKeyId": creds.AccessKeyID, "SecretAccessKey": creds.SecretAccessKey,
-		"SessionToken": creds.SessionToken, "Expiration": sb.Env.Now().Add(50 * 60e9).Format("2006-01-02T15:04:05Z")})
-	credsFile := filepath.Join(dir, "creds.json")
-	if err := os.WriteFile(credsFile, js, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf("[profile my-tti-profile]\nregion = us-east-1\ncredential_process = cat %s\n", credsFile)
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := ststest.CredentialProcessConfig(t, sb, "my-tti-profile", creds)
 	var env []string // no keys in the environment: they would win over the profile
 	for _, kv := range ststest.CLIEnv(t, "", "", "", "AWS_ENDPOINT_URL="+sb.URL()) {
 		if !strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID=") && !strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY=") {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "AWS_CONFIG_FILE="+filepath.Join(dir, "config"), "AWS_PROFILE=my-tti-profile")
+	env = append(env, "AWS_CONFIG_FILE="+conf, "AWS_PROFILE=my-tti-profile")
 	aws := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("aws", args...)

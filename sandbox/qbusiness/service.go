@@ -23,8 +23,13 @@ import (
 )
 
 // NoAnswer is the reply when no document the person may see matches the
-// question.
-const NoAnswer = "Sorry, I could not find relevant information to complete your request."
+// question. The Amazon Q Business User Guide ("Using global controls",
+// Response settings) gives it for an application that answers from
+// enterprise data only and finds nothing; the API reference (ChatSync
+// chatMode) calls it the "No Answer Found" message. The guide typesets the
+// apostrophe as U+2019, as it does every apostrophe; the sandbox sends an
+// ASCII one.
+const NoAnswer = "Sorry, I couldn't find enough information to answer."
 
 // Limits on what the sandbox keeps and answers.
 const (

@@ -114,8 +114,15 @@ func BenchmarkExecuteToResult1000(b *testing.B) {
 }
 
 // BenchmarkSandboxStart: the sandbox with the full default world, and the
-// first Redshift statement (the engine loads the world's SQL lazily).
+// first Redshift statement (the engine loads the world's SQL lazily); in
+// the same run, moto_server from process start to its first answer.
 func BenchmarkSandboxStart(b *testing.B) {
+	b.Run("moto_server", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			_, stop := launchMoto(b)
+			stop()
+		}
+	})
 	b.Run("start", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			sb, err := sandbox.Start(sandbox.Options{})
@@ -140,6 +147,15 @@ func BenchmarkSandboxStart(b *testing.B) {
 
 func startMoto(b *testing.B) string {
 	b.Helper()
+	u, stop := launchMoto(b)
+	b.Cleanup(stop)
+	return u
+}
+
+// launchMoto starts moto_server on a free loopback port and returns once
+// it answers.
+func launchMoto(b *testing.B) (string, func()) {
+	b.Helper()
 	if _, err := exec.LookPath("moto_server"); err != nil {
 		b.Skip("moto_server is not installed")
 	}
@@ -154,17 +170,18 @@ func startMoto(b *testing.B) string {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	u := fmt.Sprintf("http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if r, err := http.Get(u + "/moto-api/"); err == nil {
 			r.Body.Close()
-			return u
+			return u, stop
 		}
 		if time.Now().After(deadline) {
+			stop()
 			b.Fatal("moto_server did not start")
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -34,6 +34,15 @@ func TestBypassAttempts(t *testing.T) {
 		"SELECT * FROM sales_data -- WHERE timezone LIKE 'Europe%'",
 		"SELECT * FROM sales_data /* RLS OFF */ WHERE 1 = 1 OR timezone LIKE 'Asia%'",
 		`SELECT * FROM sales_data WHERE timezone NOT LIKE 'Europe%' OR 1 = 1`,
+		// Redshift syntax the sandbox rewrites: casts, ILIKE, TOP and
+		// three-part names inside subqueries, CTEs and unions.
+		`SELECT timezone::varchar(50) AS timezone FROM sales_data WHERE timezone NOT ILIKE 'europe%' OR 1 = 1`,
+		`SELECT * FROM sales_data WHERE timezone IN (SELECT timezone::text FROM sales_data WHERE timezone ILIKE 'ASIA%' OR true)`,
+		`SELECT x.timezone FROM (SELECT CAST(timezone AS varchar(50)) AS timezone FROM dev.public.sales_data WHERE timezone ILIKE '%') x`,
+		`WITH x AS (SELECT TOP 1000 * FROM "dev"."public"."sales_data") SELECT timezone FROM x WHERE timezone::text NOT ILIKE 'x'`,
+		`SELECT TOP 1200 timezone FROM sales_data UNION ALL SELECT timezone FROM dev.public.sales_data WHERE sales_price::decimal(10,2) > 0`,
+		`SELECT timezone FROM sales_data WHERE nvl(timezone, 'Asia/Tokyo') ILIKE nvl(NULL, '%')`,
+		`SELECT timezone FROM sales_data WHERE timezone !~ '^Europe' OR regexp_count(timezone, '.') >= 0`,
 	}
 	for _, q := range filtered {
 		o := run(t, alice, "my-workgroup", q)
@@ -73,6 +82,13 @@ func TestBypassAttempts(t *testing.T) {
 		`COPY sales_data FROM 's3://redshift-blogs/redshift-data-api-idc/sales_data.csv' CSV`: "permission denied",
 		`WITH x AS (SELECT 1) DELETE FROM sales_data`:                                         "",
 		`SELECT * FROM sales_data; DROP TABLE sales_data`:                                     "multiple commands",
+		`SELECT readfile('/etc/passwd')::text`:                                                "does not exist",
+		`SELECT CAST(load_extension('` + probe + `') AS varchar)`:                             "does not exist",
+		`SELECT name FROM sqlite_master WHERE name ILIKE '%'`:                                 "does not exist",
+		`SELECT * FROM other.public.sales_data`:                                               "does not exist",
+		`CREATE VIEW mine AS SELECT * FROM sales_data`:                                        "permission denied",
+		`DROP VIEW IF EXISTS mine`:                                                            "permission denied",
+		`CREATE RLS POLICY p WITH (timezone VARCHAR(50)) USING (true)`:                        "permission denied",
 	}
 	for q, want := range refused {
 		o := run(t, alice, "my-workgroup", q)

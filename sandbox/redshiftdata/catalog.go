@@ -3,6 +3,7 @@ package redshiftdata
 import (
 	"context"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/tipctl/tipctl/sandbox/awsproto"
@@ -126,7 +127,18 @@ func (h *Handler) listTables(c *json11.Call) (any, *awsproto.Error) {
 				out = append(out, member{Name: t.Name, Schema: s, Type: "TABLE"})
 			}
 		}
+		for _, v := range db.viewList(s) {
+			if tre.MatchString(v.name) && db.visible(u, s+"."+v.name) {
+				out = append(out, member{Name: v.name, Schema: s, Type: "VIEW"})
+			}
+		}
 	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Schema != out[j].Schema {
+			return out[i].Schema < out[j].Schema
+		}
+		return out[i].Name < out[j].Name
+	})
 	return pageOut("ListTables", db.Name, "Tables", out, in)
 }
 
@@ -143,6 +155,9 @@ func (h *Handler) describeTable(c *json11.Call) (any, *awsproto.Error) {
 		return nil, json11.Validation("Table is required.")
 	}
 	t, ok := db.store.Table(context.Background(), schema, *in.Table)
+	if v := db.viewOf(schema + "." + *in.Table); v != nil {
+		t, ok = sqlengine.Table{Schema: schema, Name: v.name, Columns: v.cols}, true
+	}
 	if !ok {
 		return nil, json11.Validation(`ERROR: relation "%s.%s" does not exist`, awsproto.Truncate(schema, 64), awsproto.Truncate(*in.Table, 64))
 	}

@@ -3,10 +3,7 @@ package redshiftdata_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,18 +15,6 @@ import (
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
-func needCLI(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed", tool)
-			}
-			t.Skipf("%s is not installed; install it to run this test", tool)
-		}
-	}
-}
-
 // ttiProfile writes an AWS config whose profile my-tti-profile gets the
 // person's identity-enhanced credentials through credential_process, as
 // tipctl's generated profiles do, and returns the CLI environment.
@@ -39,19 +24,8 @@ func ttiProfile(t *testing.T, sb *sandbox.Sandbox, user string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	js, _ := json.Marshal(map[string]any{"Version": 1, "AccessKeyId": creds.AccessKeyID, "SecretAccessKey": creds.SecretAccessKey,
-		"SessionToken": creds.SessionToken, "Expiration": sb.Env.Now().Add(50 * 60e9).Format("2006-01-02T15:04:05Z")})
-	credsFile := filepath.Join(dir, "creds.json")
-	if err := os.WriteFile(credsFile, js, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf("[profile my-tti-profile]\nregion = us-east-1\ncredential_process = cat %s\n", credsFile)
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := ststest.CLIEnv(t, "test", "test", "", "AWS_ENDPOINT_URL="+sb.URL())
-	return append(env, "AWS_CONFIG_FILE="+filepath.Join(dir, "config"))
+	conf := ststest.CredentialProcessConfig(t, sb, "my-tti-profile", creds)
+	return ststest.CLIEnv(t, "test", "test", "", "AWS_ENDPOINT_URL="+sb.URL(), "AWS_CONFIG_FILE="+conf)
 }
 
 func bash(t *testing.T, env []string, script string) (string, error) {
@@ -101,7 +75,7 @@ func worldWithoutSQL(t *testing.T) ([]byte, string) {
 // view changes from no table to Europe's rows; seed 002's command shows
 // her her own statements in sys_query_history.
 func TestSeedCommandsWithAWSCLI(t *testing.T) {
-	needCLI(t, "aws", "jq")
+	ststest.NeedTools(t, "aws", "jq")
 	yml, script := worldWithoutSQL(t)
 	sb := ststest.Sandbox(t, yml)
 	alice := ttiProfile(t, sb, "alice")

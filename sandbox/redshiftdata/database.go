@@ -26,6 +26,7 @@ type Database struct {
 	objects env.ObjectStore
 
 	mu      sync.Mutex
+	views   map[string]*view // "schema.name"
 	history []historyRow
 	queryID int64
 }
@@ -43,13 +44,16 @@ func newDatabase(ctx context.Context, name string, objects env.ObjectStore) (*Da
 	if err != nil {
 		return nil, err
 	}
-	return &Database{Name: name, store: st, sec: newSecurity(), objects: objects}, nil
+	return &Database{Name: name, store: st, sec: newSecurity(), objects: objects, views: map[string]*view{}}, nil
 }
 
 // columns and tables make the database a catalog for security statements.
 func (d *Database) columns(table string) []string {
 	schema, name, _ := strings.Cut(table, ".")
 	t, ok := d.store.Table(context.Background(), schema, name)
+	if v := d.viewOf(table); v != nil {
+		t, ok = sqlengine.Table{Columns: v.cols}, true
+	}
 	if !ok {
 		return nil
 	}
@@ -66,6 +70,9 @@ func (d *Database) tables(schema string) []string {
 	for i, t := range ts {
 		out[i] = schema + "." + t.Name
 	}
+	for _, v := range d.viewList(schema) {
+		out = append(out, schema+"."+v.name)
+	}
 	return out
 }
 
@@ -77,9 +84,12 @@ type Outcome struct {
 	Limits []callctx.Decision
 }
 
-// wordsFor are the session words a statement of u sees.
+// wordsFor are the session words a statement of u sees. USER is
+// current_user (a reserved word in Redshift; the statements that name a
+// user, CREATE USER and the like, never reach the engine).
 func wordsFor(u User) map[string]string {
-	return map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name)}
+	return map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name),
+		"user": sqlengine.QuoteString(u.Name)}
 }
 
 // maxHistory bounds sys_query_history.
@@ -129,6 +139,10 @@ func kindOf(st []sqlengine.Token) string {
 func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params map[string]string) (*Outcome, error) {
 	if len(st) == 0 {
 		return nil, errf("ERROR: the SQL text has no statement")
+	}
+	st, err := d.qualified(st)
+	if err != nil {
+		return nil, err
 	}
 	words := wordsFor(u)
 	var args []any
@@ -208,8 +222,15 @@ func (d *Database) firstTable(st []sqlengine.Token) string {
 func (d *Database) admin(ctx context.Context, st []sqlengine.Token, words map[string]string, args []any) (*Outcome, error) {
 	c := &cursor{t: st}
 	switch {
-	case c.accept("create", "view"), c.accept("create", "or", "replace", "view"), c.accept("create", "materialized"),
-		c.accept("create", "function"), c.accept("create", "procedure"), c.accept("create", "external"):
+	case c.accept("create", "view"):
+		return d.createView(ctx, c, false, words)
+	case c.accept("create", "or", "replace", "view"):
+		return d.createView(ctx, c, true, words)
+	case c.accept("drop", "view"):
+		return d.dropView(c)
+	case c.accept("unload"):
+		return nil, errf("ERROR: the sandbox does not support UNLOAD")
+	case c.accept("create", "materialized"), c.accept("create", "function"), c.accept("create", "procedure"), c.accept("create", "external"):
 		return nil, errf("ERROR: the sandbox does not support %s", strings.ToUpper(sqlengine.Text(st[:c.i])))
 	case c.accept("create", "table"), c.accept("create", "temp", "table"), c.accept("create", "temporary", "table"):
 		// Unqualified tables go to schema public, as search_path has it.
@@ -220,9 +241,18 @@ func (d *Database) admin(ctx context.Context, st []sqlengine.Token, words map[st
 			st = append(q, st[c.i:]...)
 		}
 		st = stripTableAttributes(st)
+	case c.accept("drop", "table"):
+		c.accept("if", "exists")
+		if t, err := c.table(); err == nil && d.isView(t) {
+			return nil, errf("ERROR: %q is not a table", t[strings.Index(t, ".")+1:])
+		}
 	case c.accept("truncate"):
 		c.accept("table")
 		st = append([]sqlengine.Token{{Kind: sqlengine.Word, Text: "delete"}, {Kind: sqlengine.Word, Text: "from"}}, st[c.i:]...)
+	}
+	st, _, err := sqlengine.Redshift(st)
+	if err != nil {
+		return nil, err
 	}
 	text, _ := sqlengine.Render(st, words)
 	n, err := d.store.Exec(ctx, text, args...)
@@ -233,20 +263,60 @@ func (d *Database) admin(ctx context.Context, st []sqlengine.Token, words map[st
 }
 
 // stripTableAttributes drops Redshift's table attributes (DISTSTYLE,
-// DISTKEY, SORTKEY, ENCODE, BACKUP) that the engine does not know.
+// DISTKEY, SORTKEY, ENCODE, BACKUP) and column attributes (ENCODE x,
+// DISTKEY, SORTKEY) that the engine does not know.
 func stripTableAttributes(st []sqlengine.Token) []sqlengine.Token {
 	depth := 0
-	for i, t := range st {
+	out := make([]sqlengine.Token, 0, len(st))
+	for i := 0; i < len(st); i++ {
+		t := st[i]
+		if depth == 1 && (t.Is("distkey") || t.Is("sortkey")) {
+			continue
+		}
+		if depth == 1 && t.Is("encode") && i+1 < len(st) && st[i+1].Kind == sqlengine.Word {
+			i++
+			continue
+		}
+		out = append(out, t)
 		if t.Kind == sqlengine.Punct && t.Text == "(" {
 			depth++
 		} else if t.Kind == sqlengine.Punct && t.Text == ")" {
 			depth--
 			if depth == 0 {
-				return st[:i+1]
+				return out
 			}
 		}
 	}
-	return st
+	return out
+}
+
+// qualified drops this database's name from three-part names
+// (dev.public.sales_data) and answers current_database(); a three-part
+// name in another database fails as Redshift fails it.
+func (d *Database) qualified(st []sqlengine.Token) ([]sqlengine.Token, error) {
+	dot := func(i int) bool {
+		return i < len(st) && st[i].Kind == sqlengine.Punct && st[i].Text == "."
+	}
+	out := make([]sqlengine.Token, 0, len(st))
+	for i := 0; i < len(st); i++ {
+		t := st[i]
+		if t.Name() && !(i > 0 && dot(i-1)) && dot(i+1) && i+4 < len(st) &&
+			st[i+2].Name() && dot(i+3) && st[i+4].Name() && d.store.HasSchema(st[i+2].Text) && !d.store.HasSchema(t.Text) {
+			if t.Text != d.Name {
+				return nil, errf("ERROR: database %q does not exist", t.Text)
+			}
+			i++ // the name and its dot
+			continue
+		}
+		if t.Is("current_database") && i+2 < len(st) && st[i+1].Kind == sqlengine.Punct && st[i+1].Text == "(" &&
+			st[i+2].Kind == sqlengine.Punct && st[i+2].Text == ")" {
+			out = append(out, sqlengine.Token{Kind: sqlengine.String, Text: d.Name, Pos: t.Pos})
+			i += 2
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 func (d *Database) copy(ctx context.Context, u User, c *cursor) (*Outcome, error) {

@@ -134,8 +134,8 @@ func errf(format string, a ...any) error { return &sqlError{msg: fmt.Sprintf(for
 
 // catalog is what security statements need to know of the tables.
 type catalog interface {
-	columns(table string) []string // nil when the table does not exist
-	tables(schema string) []string
+	columns(table string) []string // nil when the table (or view) does not exist
+	tables(schema string) []string // tables and views
 }
 
 // isSecurityStatement tells the statements the sandbox runs itself.
@@ -143,7 +143,7 @@ func isSecurityStatement(st []sqlengine.Token) bool {
 	c := &cursor{t: st}
 	return c.accept("create", "role") || c.accept("drop", "role") || c.accept("create", "rls") ||
 		c.accept("drop", "rls") || c.accept("attach", "rls") || c.accept("detach", "rls") ||
-		c.accept("grant") || c.accept("revoke") || isAlterRLS(st)
+		c.accept("grant") || c.accept("revoke") || isAlterRLS(st) || isUserStatement(st)
 }
 
 func isAlterRLS(st []sqlengine.Token) bool {
@@ -163,6 +163,9 @@ func (s *Security) apply(st []sqlengine.Token, cat catalog) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := &cursor{t: st}
+	if isUserStatement(st) {
+		return s.users(c)
+	}
 	switch {
 	case c.accept("create", "role"):
 		n, err := c.name()
@@ -327,6 +330,9 @@ func (s *Security) createPolicy(c *cursor) error {
 	if err := sqlengine.CheckWords(pred); err != nil {
 		return err
 	}
+	if _, _, err := sqlengine.Redshift(pred); err != nil {
+		return err
+	}
 	p.pred = pred
 	s.policies[n] = p
 	return c.end()
@@ -465,6 +471,9 @@ func (s *Security) grant(c *cursor, grant bool, cat catalog) error {
 			break
 		}
 	}
+	if c.accept("for") {
+		return s.scopedGrant(c, privs, grant, to)
+	}
 	if !c.accept("on") {
 		return c.errNear()
 	}
@@ -492,33 +501,18 @@ func (s *Security) grant(c *cursor, grant bool, cat catalog) error {
 			return err
 		}
 	}
-	if !c.accept(to) {
-		return c.errNear()
-	}
-	gs, err := c.list(c.grantee)
-	if err != nil {
-		return err
-	}
 	for _, t := range tables {
 		if cat.columns(t) == nil {
 			return errf("ERROR: relation %q does not exist", t[strings.Index(t, ".")+1:])
 		}
 	}
-	for _, g := range gs {
-		if err := s.checkGrantee(g); err != nil {
-			return err
-		}
+	gs, err := s.grantees(c, to)
+	if err != nil {
+		return err
 	}
 	for _, t := range tables {
-		if s.privs[t] == nil {
-			s.privs[t] = map[string]*privilege{}
-		}
 		for _, g := range gs {
-			p := s.privs[t][g]
-			if p == nil {
-				p = &privilege{dml: map[string]bool{}}
-				s.privs[t][g] = p
-			}
+			p := slot(s.privs, t, g)
 			for _, pr := range privs {
 				switch pr {
 				case "select", "all":

@@ -19,7 +19,12 @@ const maxResultRows = 200_000
 // nothing else to reach.
 func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, words map[string]string, args []any) (*Outcome, error) {
 	names := sqlengine.Names(st)
+	q, hints, err := sqlengine.Redshift(st)
+	if err != nil {
+		return nil, err
+	}
 	var views []sqlengine.View
+	var extras []sqlengine.Extra
 	var denied error
 	var limits []callctx.Decision
 	for _, schema := range d.store.Schemas() {
@@ -52,15 +57,40 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 			}
 			views = append(views, v)
 		}
+		for _, vw := range d.viewList(schema) {
+			if !names[vw.name] {
+				continue
+			}
+			view := schema + "." + vw.name
+			a := d.sec.access(u, view, words)
+			if !a.ok {
+				denied = refuse("ERROR: permission denied for relation "+vw.name, "SELECT", view, u, noSelect(u, view, a))
+				continue
+			}
+			if a.rls {
+				limits = append(limits, callctx.Decision{Kind: KindRLS, Action: "SELECT", Resource: view, Policy: strings.Join(a.policies, ","),
+					Reason: rowsReason(u, view, a)})
+			}
+			for _, c := range vw.cols {
+				if a.cols != nil && !a.cols[c.Name] && names[c.Name] {
+					return nil, refuse("ERROR: permission denied for relation "+vw.name, "SELECT", view+"."+c.Name, u,
+						who(u, a)+" may read only some columns of "+view+" (SELECT granted to "+strings.Join(a.via, ", ")+"), not "+c.Name)
+				}
+			}
+			x, err := d.viewExtra(ctx, u, vw, a, words, 0)
+			if err != nil {
+				return nil, err
+			}
+			extras = append(extras, x)
+		}
 	}
 	if denied != nil {
 		return nil, denied
 	}
-	var extras []sqlengine.Extra
 	if names["sys_query_history"] {
 		extras = append(extras, d.historyFor(u))
 	}
-	res, err := d.store.Run(ctx, st, words, args, views, extras, sqlengine.Limits{MaxRows: maxResultRows})
+	res, err := d.store.Run(ctx, q, words, args, views, extras, sqlengine.Limits{MaxRows: maxResultRows, ColumnTypes: hints})
 	if err != nil {
 		return nil, err
 	}

@@ -54,13 +54,16 @@ type Security struct {
 	privs    map[string]map[string]*privilege
 	policies map[string]*policy
 	tables   map[string]*tableSecurity
-	ignore   map[string]bool // grantee keys with IGNORE RLS
+	ignore   map[string]bool                  // grantee keys with IGNORE RLS
+	dbUsers  map[string]bool                  // CREATE USER
+	scoped   map[string]map[string]*privilege // schema → grantee → FOR TABLES IN SCHEMA privileges
 }
 
 func newSecurity() *Security {
 	return &Security{roles: map[string]bool{}, members: map[string]map[string]bool{},
 		privs: map[string]map[string]*privilege{}, policies: map[string]*policy{},
-		tables: map[string]*tableSecurity{}, ignore: map[string]bool{}}
+		tables: map[string]*tableSecurity{}, ignore: map[string]bool{}, dbUsers: map[string]bool{},
+		scoped: map[string]map[string]*privilege{}}
 }
 
 // keys lists the grantee keys that apply to u: the user, PUBLIC, and every
@@ -112,15 +115,20 @@ type access struct {
 	filter string
 	// via are the grantees whose SELECT privilege applied ("AWSIDC:emea-sales", "PUBLIC", ...).
 	via []string
-	// rls is true when the table's row-level security applied to u;
-	// policies are the policies combined (with conj, AND or OR);
-	// ignoredBy is the grantee whose IGNORE RLS exempted u.
+	// keys are the grantees that counted for u.
+	keys []string
+	rowSecurity
+}
+
+// rowSecurity is what a table's row-level security decided for a user:
+// rls is true when it applied; policies are the policies combined (with
+// conj, AND or OR); ignoredBy is the grantee whose IGNORE RLS exempted the
+// user.
+type rowSecurity struct {
 	rls       bool
 	policies  []string
 	conj      string
 	ignoredBy string
-	// keys are the grantees that counted for u.
-	keys []string
 }
 
 // granteeName prints a grantee key as Redshift names it.
@@ -148,7 +156,12 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 	keys := s.keys(u)
 	a := access{keys: names(keys)}
 	all := false
+	schema, _, _ := strings.Cut(table, ".")
 	for _, k := range keys {
+		if p := s.scoped[schema][k]; p != nil && p.sel {
+			a.ok, all = true, true
+			a.via = append(a.via, granteeName(k)+" (on all tables in schema "+schema+")")
+		}
 		p := s.privs[table][k]
 		if p == nil || !p.sel {
 			continue
@@ -169,17 +182,38 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 	if all {
 		a.cols = nil
 	}
+	if a.ok {
+		a.filter, a.rowSecurity = s.rowsLocked(keys, table, words)
+	}
+	return a
+}
+
+// rowFilter is the row predicate row-level security sets for u on table,
+// whatever u's privileges: a view's owner reads the table, but the rows
+// are the ones the person querying the view may see.
+func (s *Security) rowFilter(u User, table string, words map[string]string) string {
+	if u.Super {
+		return ""
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	f, _ := s.rowsLocked(s.keys(u), table, words)
+	return f
+}
+
+// rowsLocked returns the row predicate for the grantees keys on table and
+// what decided it.
+func (s *Security) rowsLocked(keys []string, table string, words map[string]string) (string, rowSecurity) {
 	ts := s.tables[table]
-	if !a.ok || ts == nil || !ts.rlsOn {
-		return a
+	if ts == nil || !ts.rlsOn {
+		return "", rowSecurity{}
 	}
 	for _, k := range keys {
 		if s.ignore[k] {
-			a.ignoredBy = granteeName(k)
-			return a
+			return "", rowSecurity{ignoredBy: granteeName(k)}
 		}
 	}
-	a.rls = true
+	rs := rowSecurity{rls: true}
 	// Every policy attached to the user, to PUBLIC or to one of their
 	// roles applies; they combine with the table's conjunction type. With
 	// RLS on and no policy for the user, no row is visible.
@@ -192,25 +226,27 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 		}
 	}
 	if len(set) == 0 {
-		a.filter = "0"
-		return a
+		return "0", rs
 	}
 	pnames := make([]string, 0, len(set))
 	for n := range set {
 		pnames = append(pnames, n)
 	}
 	sort.Strings(pnames)
-	a.policies = pnames
+	rs.policies = pnames
 	parts := make([]string, 0, len(pnames))
 	for _, n := range pnames {
-		text, _ := sqlengine.Render(s.policies[n].pred, words)
+		pred, _, err := sqlengine.Redshift(s.policies[n].pred)
+		if err != nil { // checked when the policy was created
+			return "0", rs
+		}
+		text, _ := sqlengine.Render(pred, words)
 		parts = append(parts, "("+text+")")
 	}
 	op := " AND "
 	if ts.or {
 		op = " OR "
 	}
-	a.conj = strings.TrimSpace(op)
-	a.filter = strings.Join(parts, op)
-	return a
+	rs.conj = strings.TrimSpace(op)
+	return strings.Join(parts, op), rs
 }

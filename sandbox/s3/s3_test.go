@@ -98,7 +98,7 @@ func TestBuckets(t *testing.T) {
 	for _, b := range lb.Buckets {
 		names = append(names, aws.ToString(b.Name))
 	}
-	if strings.Join(names, ",") != "analytics-data,quicksight-snapshots,redshift-blogs,scratch" {
+	if strings.Join(names, ",") != "analytics-data,quicksight-snapshots,redshift-blogs,scratch,tip-athena-results,tip-datalake" {
 		t.Errorf("buckets = %v", names)
 	}
 	if _, err := c.HeadBucket(ctx, &awss3.HeadBucketInput{Bucket: aws.String("scratch")}); err != nil {

@@ -97,6 +97,9 @@ type Store struct {
 	buckets map[string]*Bucket
 	// maxObject overrides MaxObjectSize when positive.
 	maxObject atomic.Int64
+	// journal, when set (Persist, before serving), writes every change
+	// to the state directory before it is acknowledged.
+	journal *journal
 }
 
 // SetMaxObjectSize bounds the size of one object (and so of one upload
@@ -164,18 +167,32 @@ func (s *Store) CreateBucket(name string) *awsproto.Error {
 	if !ValidBucketName(name) {
 		return awsproto.Errorf(http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid: %q", awsproto.Truncate(name, 80))
 	}
+	if j := s.journal; j != nil {
+		j.bucketsMu.Lock()
+		defer j.bucketsMu.Unlock()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.buckets[name]; ok {
 		return awsproto.Errorf(http.StatusConflict, "BucketAlreadyOwnedByYou",
 			"Your previous request to create the named bucket succeeded and you already own it.")
 	}
-	s.buckets[name] = &Bucket{Name: name, Created: s.now(), objects: map[string]*Object{}, uploads: map[string]*Upload{}}
+	b := &Bucket{Name: name, Created: s.now(), objects: map[string]*Object{}, uploads: map[string]*Upload{}}
+	if j := s.journal; j != nil {
+		if err := j.writeBuckets(append(s.bucketEntriesLocked(), savedBucket{Name: name, Created: b.Created})); err != nil {
+			return errNotStored(err)
+		}
+	}
+	s.buckets[name] = b
 	return nil
 }
 
 // DeleteBucket removes an empty bucket.
 func (s *Store) DeleteBucket(name string) *awsproto.Error {
+	if j := s.journal; j != nil {
+		j.bucketsMu.Lock()
+		defer j.bucketsMu.Unlock()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.buckets[name]
@@ -184,6 +201,20 @@ func (s *Store) DeleteBucket(name string) *awsproto.Error {
 	}
 	if len(b.objects) > 0 {
 		return awsproto.Errorf(http.StatusConflict, "BucketNotEmpty", "The bucket you tried to delete is not empty")
+	}
+	if j := s.journal; j != nil {
+		entries := make([]savedBucket, 0, len(s.buckets))
+		for _, e := range s.bucketEntriesLocked() {
+			if e.Name != name {
+				entries = append(entries, e)
+			}
+		}
+		if err := j.writeBuckets(entries); err != nil {
+			return errNotStored(err)
+		}
+		for id := range b.uploads {
+			_ = j.removeUpload(id) // the bucket is gone: its uploads are unreachable
+		}
 	}
 	delete(s.buckets, name)
 	return nil
@@ -260,13 +291,29 @@ func (s *Store) Put(bucket string, o *Object) (*Object, *awsproto.Error) {
 		// S3 computes a CRC64NVME checksum of every new object by default.
 		o.ChecksumAlgorithm, o.Checksum = "CRC64NVME", ComputeChecksum("CRC64NVME", o.Body)
 	}
+	o.LastModified = s.now().Truncate(time.Millisecond)
+	j := s.journal
+	if j != nil {
+		// The file first, then memory, under the object's stripe: an
+		// acknowledged object is on disk, and a failed write changes
+		// nothing.
+		defer j.lock(bucket, o.Key)()
+		if !s.BucketExists(bucket) {
+			return nil, errNoSuchBucket(bucket)
+		}
+		if err := j.putObject(bucket, o); err != nil {
+			return nil, errNotStored(err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.buckets[bucket]
 	if !ok {
+		if j != nil { // deleted meanwhile
+			_ = j.deleteObject(bucket, o.Key)
+		}
 		return nil, errNoSuchBucket(bucket)
 	}
-	o.LastModified = s.now().Truncate(time.Millisecond)
 	b.objects[o.Key] = o
 	return o, nil
 }
@@ -288,6 +335,15 @@ func (s *Store) Get(bucket, key string) (*Object, *awsproto.Error) {
 
 // Delete removes an object; deleting a missing key succeeds, as in S3.
 func (s *Store) Delete(bucket, key string) *awsproto.Error {
+	if j := s.journal; j != nil {
+		defer j.lock(bucket, key)()
+		if !s.BucketExists(bucket) {
+			return errNoSuchBucket(bucket)
+		}
+		if err := j.deleteObject(bucket, key); err != nil {
+			return errNotStored(err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.buckets[bucket]
@@ -328,6 +384,11 @@ func (s *Store) CreateUpload(bucket string, tmpl Object) (*Upload, *awsproto.Err
 		return nil, errNoSuchBucket(bucket)
 	}
 	u := &Upload{ID: auth.RandomToken("", 48), Key: tmpl.Key, Initiated: s.now(), Template: tmpl, parts: map[int]*Part{}}
+	if j := s.journal; j != nil {
+		if err := j.createUpload(bucket, u); err != nil {
+			return nil, errNotStored(err)
+		}
+	}
 	b.uploads[u.ID] = u
 	return u, nil
 }
@@ -349,14 +410,27 @@ func (s *Store) UploadPart(bucket, key, uploadID string, number int, body []byte
 	if number < 1 || number > MaxPartNumber {
 		return nil, awsproto.Errorf(http.StatusBadRequest, "InvalidArgument", "Part number must be an integer between 1 and %d, inclusive", MaxPartNumber)
 	}
-	p := &Part{Number: number, Body: body, ETag: ETagOf(body)}
+	p := &Part{Number: number, Body: body, ETag: ETagOf(body), LastModified: s.now().Truncate(time.Millisecond)}
+	if j := s.journal; j != nil {
+		// The part's file first, outside the store's lock (a part may
+		// be large), ordered with other writes of the same part number.
+		defer j.lock(uploadID, strconv.Itoa(number))()
+		s.mu.RLock()
+		_, _, err := s.upload(bucket, key, uploadID)
+		s.mu.RUnlock()
+		if err != nil {
+			return nil, err
+		}
+		if err := j.putPart(uploadID, p); err != nil {
+			return nil, errNotStored(err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, u, err := s.upload(bucket, key, uploadID)
-	if err != nil {
+	if err != nil { // completed or aborted meanwhile: its directory is gone, or has no meta and is dropped at the next start
 		return nil, err
 	}
-	p.LastModified = s.now().Truncate(time.Millisecond)
 	u.parts[number] = p
 	return p, nil
 }
@@ -414,7 +488,21 @@ func (s *Store) CompleteUpload(bucket, key, uploadID string, refs []PartRef) (*O
 	o.Key, o.Body, o.Parts = key, body.Bytes(), len(refs)
 	o.ETag = `"` + hex.EncodeToString(sum[:]) + "-" + strconv.Itoa(len(refs)) + `"`
 	o.ChecksumAlgorithm, o.Checksum = "", ""
-	return s.Put(bucket, &o)
+	out, err := s.Put(bucket, &o)
+	if j := s.journal; j != nil {
+		if err != nil { // not completed: the upload stays
+			s.mu.Lock()
+			if b, ok := s.buckets[bucket]; ok {
+				b.uploads[uploadID] = u
+			}
+			s.mu.Unlock()
+			return nil, err
+		}
+		// The object is on disk; a kill before this leaves the upload
+		// too, which the next start lists (and its parts).
+		_ = j.removeUpload(uploadID)
+	}
+	return out, err
 }
 
 // AbortUpload discards an upload and its parts.
@@ -424,6 +512,11 @@ func (s *Store) AbortUpload(bucket, key, uploadID string) *awsproto.Error {
 	b, _, err := s.upload(bucket, key, uploadID)
 	if err != nil {
 		return err
+	}
+	if j := s.journal; j != nil {
+		if err := j.removeUpload(uploadID); err != nil {
+			return errNotStored(err)
+		}
 	}
 	delete(b.uploads, uploadID)
 	return nil

@@ -455,8 +455,8 @@ func TestAdministration(t *testing.T) {
 		pages++
 		all = append(all, out.AccessGrantsList...)
 	}
-	if len(all) != 4 || pages != 2 {
-		t.Fatalf("%d grants in %d pages, want 4 in 2", len(all), pages)
+	if len(all) != 7 || pages != 4 { // 4 on analytics-data, 3 for Athena results
+		t.Fatalf("%d grants in %d pages, want 7 in 4", len(all), pages)
 	}
 	byScope := map[string]types.ListAccessGrantEntry{}
 	for _, g := range all {
@@ -492,7 +492,7 @@ func TestAdministration(t *testing.T) {
 	for _, e := range mine.CallerAccessGrantsList {
 		scopes = append(scopes, aws.ToString(e.GrantScope)+"="+string(e.Permission))
 	}
-	if strings.Join(scopes, " ") != "s3://analytics-data/emea/*=READ s3://analytics-data/users/alice/*=READWRITE" {
+	if strings.Join(scopes, " ") != "s3://analytics-data/emea/*=READ s3://analytics-data/users/alice/*=READWRITE s3://tip-athena-results/*=READWRITE" {
 		t.Errorf("alice's grants = %v", scopes)
 	}
 	narrowed, err := ac.ListCallerAccessGrants(ctx, &s3control.ListCallerAccessGrantsInput{AccountId: aws.String(account), GrantScope: aws.String("s3://analytics-data/users/")})
@@ -519,7 +519,7 @@ func TestSandboxInfo(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(info.S3.Buckets, ",") != "analytics-data,quicksight-snapshots,redshift-blogs" || len(info.S3.Grants) != 4 ||
+	if strings.Join(info.S3.Buckets, ",") != "analytics-data,quicksight-snapshots,redshift-blogs,tip-athena-results,tip-datalake" || len(info.S3.Grants) != 7 ||
 		info.S3.Grants[0].Grantee != "group:emea-sales" || info.S3.Grants[0].Target != "s3://analytics-data/emea/*" || info.S3.Grants[0].Permission != "READ" {
 		t.Errorf("info.s3 = %+v", info.S3)
 	}

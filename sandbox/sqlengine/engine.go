@@ -177,6 +177,7 @@ type View struct {
 // Extra is a table the service builds itself for one caller (e.g. that
 // person's own rows of sys_query_history).
 type Extra struct {
+	Schema  string // "" for the main schema
 	Name    string
 	Columns []Column
 	Rows    [][]any
@@ -224,6 +225,9 @@ func (s *Store) rows(ctx context.Context, v View) ([][]any, error) {
 // Limits bound one query.
 type Limits struct {
 	MaxRows int // rows in the result (0: 100,000)
+	// ColumnTypes names, in order, the declared type of result columns the
+	// engine cannot name itself (e.g. a cast); "" leaves one to the engine.
+	ColumnTypes []string
 }
 
 // ErrTooManyRows is returned when a result exceeds Limits.MaxRows.
@@ -261,7 +265,11 @@ func (s *Store) Run(ctx context.Context, query []Token, words map[string]string,
 		}
 	}
 	for _, x := range extras {
-		if err := load(ctx, conn, "main", x.Name, x.Columns, x.Rows); err != nil {
+		schema := x.Schema
+		if schema == "" {
+			schema = "main"
+		}
+		if err := load(ctx, conn, schema, x.Name, x.Columns, x.Rows); err != nil {
 			return nil, err
 		}
 	}
@@ -284,7 +292,7 @@ func (s *Store) Run(ctx context.Context, query []Token, words map[string]string,
 		return nil, Translate(err)
 	}
 	defer rs.Close()
-	return collect(rs, lim.MaxRows)
+	return collect(rs, lim.MaxRows, lim.ColumnTypes)
 }
 
 func readOnly(action sqlite.AuthorizerActionCode, arg1, arg2, dbName, _ string) sqlite.AuthorizerReturnCode {

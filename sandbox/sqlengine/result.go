@@ -23,7 +23,7 @@ type Result struct {
 	Rows    [][]any
 }
 
-func collect(rs *sql.Rows, maxRows int) (*Result, error) {
+func collect(rs *sql.Rows, maxRows int, hints []string) (*Result, error) {
 	cts, err := rs.ColumnTypes()
 	if err != nil {
 		return nil, Translate(err)
@@ -31,6 +31,9 @@ func collect(rs *sql.Rows, maxRows int) (*Result, error) {
 	res := &Result{Columns: make([]ResultColumn, len(cts))}
 	for i, c := range cts {
 		res.Columns[i] = ResultColumn{Name: c.Name(), Type: c.DatabaseTypeName()}
+		if res.Columns[i].Type == "" && i < len(hints) {
+			res.Columns[i].Type = hints[i]
+		}
 	}
 	for rs.Next() {
 		if len(res.Rows) >= maxRows {

@@ -84,6 +84,28 @@ func (s *Service) appIn(w *world.World, arn string) (*world.Application, *awspro
 	return nil, json11.NotFound("Application %s does not exist in instance %s", awsproto.Truncate(arn, 256), s.state.InstanceArn)
 }
 
+// appCall decodes an application request into req, checks and authorizes
+// the ApplicationArn that arn points to, then runs checks in order.
+func (s *Service) appCall(c *json11.Call, req any, arn **string, checks ...func() *awsproto.Error) *awsproto.Error {
+	if e := c.Decode(req); e != nil {
+		return e
+	}
+	if e := s.appArn(c, *arn); e != nil {
+		return e
+	}
+	for _, check := range checks {
+		if e := check(); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// appChange runs f on the application arn names and answers {}.
+func (s *Service) appChange(arn *string, f func(w *world.World, a *world.Application) *awsproto.Error) (any, *awsproto.Error) {
+	return map[string]any{}, s.changeApp(*arn, f)
+}
+
 // change runs f on the application named by arn in a copy of the world.
 func (s *Service) changeApp(arn string, f func(w *world.World, a *world.Application) *awsproto.Error) *awsproto.Error {
 	return s.env.Change(func(w *world.World) *awsproto.Error {
@@ -344,10 +366,7 @@ func (s *Service) updateApplication(c *json11.Call) (any, *awsproto.Error) {
 		Status         *string
 		PortalOptions  *portalIn
 	}
-	if e := c.Decode(&req); e != nil {
-		return nil, e
-	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn); e != nil {
 		return nil, e
 	}
 	if req.Name != nil {
@@ -358,7 +377,7 @@ func (s *Service) updateApplication(c *json11.Call) (any, *awsproto.Error) {
 	if req.Status != nil && *req.Status != "ENABLED" && *req.Status != "DISABLED" {
 		return nil, json11.BadEnum("status", *req.Status, "ENABLED", "DISABLED")
 	}
-	e := s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
+	return s.appChange(req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
 		if req.Name != nil && *req.Name != a.Name {
 			for _, o := range w.IdentityCenter.Applications {
 				if o.Name == *req.Name {
@@ -375,15 +394,11 @@ func (s *Service) updateApplication(c *json11.Call) (any, *awsproto.Error) {
 		}
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 func (s *Service) deleteApplication(c *json11.Call) (any, *awsproto.Error) {
 	var req appRequest
-	if e := c.Decode(&req); e != nil {
-		return nil, e
-	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn); e != nil {
 		return nil, e
 	}
 	arn := *req.ApplicationArn
@@ -431,13 +446,7 @@ func (s *Service) putGrant(c *json11.Call) (any, *awsproto.Error) {
 		GrantType      *string
 		Grant          *grantIn
 	}
-	if e := c.Decode(&req); e != nil {
-		return nil, e
-	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
-		return nil, e
-	}
-	if e := checkGrantType(req.GrantType); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn, func() *awsproto.Error { return checkGrantType(req.GrantType) }); e != nil {
 		return nil, e
 	}
 	if req.Grant == nil {
@@ -455,7 +464,7 @@ func (s *Service) putGrant(c *json11.Call) (any, *awsproto.Error) {
 	if n != 1 || !union[typ] {
 		return nil, json11.Validation("Grant must set exactly the member of grant type %s", typ)
 	}
-	e := s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
+	return s.appChange(req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
 		switch typ {
 		case GrantAuthorizationCode:
 			for _, u := range g.AuthorizationCode.RedirectUris {
@@ -486,7 +495,6 @@ func (s *Service) putGrant(c *json11.Call) (any, *awsproto.Error) {
 		}
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 func (s *Service) deleteGrant(c *json11.Call) (any, *awsproto.Error) {
@@ -494,16 +502,10 @@ func (s *Service) deleteGrant(c *json11.Call) (any, *awsproto.Error) {
 		ApplicationArn *string
 		GrantType      *string
 	}
-	if e := c.Decode(&req); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn, func() *awsproto.Error { return checkGrantType(req.GrantType) }); e != nil {
 		return nil, e
 	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
-		return nil, e
-	}
-	if e := checkGrantType(req.GrantType); e != nil {
-		return nil, e
-	}
-	e := s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
+	return s.appChange(req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
 		if !hasGrant(a, *req.GrantType) {
 			return json11.NotFound("Application %s has no %s grant", a.Arn, *req.GrantType)
 		}
@@ -519,7 +521,6 @@ func (s *Service) deleteGrant(c *json11.Call) (any, *awsproto.Error) {
 		}
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 func hasGrant(a *world.Application, typ string) bool {
@@ -554,13 +555,7 @@ func (s *Service) putAuthenticationMethod(c *json11.Call) (any, *awsproto.Error)
 			Iam *struct{ ActorPolicy any }
 		}
 	}
-	if e := c.Decode(&req); e != nil {
-		return nil, e
-	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
-		return nil, e
-	}
-	if e := checkMethodType(req.AuthenticationMethodType); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn, func() *awsproto.Error { return checkMethodType(req.AuthenticationMethodType) }); e != nil {
 		return nil, e
 	}
 	if req.AuthenticationMethod == nil || req.AuthenticationMethod.Iam == nil || req.AuthenticationMethod.Iam.ActorPolicy == nil {
@@ -570,11 +565,10 @@ func (s *Service) putAuthenticationMethod(c *json11.Call) (any, *awsproto.Error)
 	if err != nil {
 		return nil, json11.Validation("ActorPolicy is not a valid IAM policy: %v", err)
 	}
-	e := s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
+	return s.appChange(req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
 		a.ActorPolicy = world.Policy{JSON: doc}
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 func (s *Service) deleteAuthenticationMethod(c *json11.Call) (any, *awsproto.Error) {
@@ -582,23 +576,16 @@ func (s *Service) deleteAuthenticationMethod(c *json11.Call) (any, *awsproto.Err
 		ApplicationArn           *string
 		AuthenticationMethodType *string
 	}
-	if e := c.Decode(&req); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn, func() *awsproto.Error { return checkMethodType(req.AuthenticationMethodType) }); e != nil {
 		return nil, e
 	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
-		return nil, e
-	}
-	if e := checkMethodType(req.AuthenticationMethodType); e != nil {
-		return nil, e
-	}
-	e := s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
+	return s.appChange(req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
 		if a.ActorPolicy.IsZero() {
 			return json11.NotFound("Application %s has no IAM authentication method", a.Arn)
 		}
 		a.ActorPolicy = world.Policy{}
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 func (s *Service) putAccessScope(c *json11.Call) (any, *awsproto.Error) {
@@ -607,13 +594,7 @@ func (s *Service) putAccessScope(c *json11.Call) (any, *awsproto.Error) {
 		AuthorizedTargets []string
 		ApplicationArn    *string
 	}
-	if e := c.Decode(&req); e != nil {
-		return nil, e
-	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
-		return nil, e
-	}
-	if e := checkString("scope", req.Scope, scopeRe, 256); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn, func() *awsproto.Error { return checkString("scope", req.Scope, scopeRe, 256) }); e != nil {
 		return nil, e
 	}
 	for _, t := range req.AuthorizedTargets {
@@ -621,7 +602,7 @@ func (s *Service) putAccessScope(c *json11.Call) (any, *awsproto.Error) {
 			return nil, json11.BadPattern("authorizedTargets.member", t, targetRe, shownArn)
 		}
 	}
-	e := s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
+	return s.appChange(req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
 		if !contains(a.Scopes, *req.Scope) {
 			a.Scopes = append(a.Scopes, *req.Scope)
 		}
@@ -634,7 +615,6 @@ func (s *Service) putAccessScope(c *json11.Call) (any, *awsproto.Error) {
 		}
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 func (s *Service) deleteAccessScope(c *json11.Call) (any, *awsproto.Error) {
@@ -642,16 +622,10 @@ func (s *Service) deleteAccessScope(c *json11.Call) (any, *awsproto.Error) {
 		ApplicationArn *string
 		Scope          *string
 	}
-	if e := c.Decode(&req); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn, func() *awsproto.Error { return checkString("scope", req.Scope, scopeRe, 256) }); e != nil {
 		return nil, e
 	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
-		return nil, e
-	}
-	if e := checkString("scope", req.Scope, scopeRe, 256); e != nil {
-		return nil, e
-	}
-	e := s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
+	return s.appChange(req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
 		if !contains(a.Scopes, *req.Scope) {
 			return json11.NotFound("Application %s has no access scope %s", a.Arn, *req.Scope)
 		}
@@ -659,7 +633,6 @@ func (s *Service) deleteAccessScope(c *json11.Call) (any, *awsproto.Error) {
 		delete(a.ScopeTargets, *req.Scope)
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 func (s *Service) putAssignmentConfiguration(c *json11.Call) (any, *awsproto.Error) {
@@ -667,20 +640,16 @@ func (s *Service) putAssignmentConfiguration(c *json11.Call) (any, *awsproto.Err
 		ApplicationArn     *string
 		AssignmentRequired *bool
 	}
-	if e := c.Decode(&req); e != nil {
-		return nil, e
-	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn); e != nil {
 		return nil, e
 	}
 	if req.AssignmentRequired == nil {
 		return nil, json11.Required("assignmentRequired")
 	}
-	e := s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
+	return s.appChange(req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
 		a.AssignmentRequired = *req.AssignmentRequired
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 type assignmentRequest struct {
@@ -691,10 +660,7 @@ type assignmentRequest struct {
 
 func (s *Service) decodeAssignment(c *json11.Call) (assignmentRequest, *awsproto.Error) {
 	var req assignmentRequest
-	if e := c.Decode(&req); e != nil {
-		return req, e
-	}
-	if e := s.appArn(c, req.ApplicationArn); e != nil {
+	if e := s.appCall(c, &req, &req.ApplicationArn); e != nil {
 		return req, e
 	}
 	if e := checkString("principalId", req.PrincipalId, principalIDRe, 47); e != nil {
@@ -721,16 +687,24 @@ func principalName(w *world.World, typ, id string) (string, *awsproto.Error) {
 	return "", json11.NotFound("The %s %s does not exist in identity store %s", strings.ToLower(typ), id, w.IdentityCenter.IdentityStoreID)
 }
 
-func (s *Service) createAssignment(c *json11.Call) (any, *awsproto.Error) {
+// changeAssignment runs f on the application and the principal (by the
+// name the world uses) of an assignment request.
+func (s *Service) changeAssignment(c *json11.Call, f func(a *world.Application, req assignmentRequest, name string) *awsproto.Error) (any, *awsproto.Error) {
 	req, e := s.decodeAssignment(c)
 	if e != nil {
 		return nil, e
 	}
-	e = s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
+	return s.appChange(req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
 		name, e := principalName(w, *req.PrincipalType, *req.PrincipalId)
 		if e != nil {
 			return e
 		}
+		return f(a, req, name)
+	})
+}
+
+func (s *Service) createAssignment(c *json11.Call) (any, *awsproto.Error) {
+	return s.changeAssignment(c, func(a *world.Application, req assignmentRequest, name string) *awsproto.Error {
 		for _, as := range a.Assignments {
 			if as.PrincipalType == *req.PrincipalType && as.Principal == name {
 				return conflict("The %s %s is already assigned to application %s", strings.ToLower(*req.PrincipalType), *req.PrincipalId, a.Arn)
@@ -739,19 +713,10 @@ func (s *Service) createAssignment(c *json11.Call) (any, *awsproto.Error) {
 		a.Assignments = append(a.Assignments, world.Assignment{PrincipalType: *req.PrincipalType, Principal: name})
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 func (s *Service) deleteAssignment(c *json11.Call) (any, *awsproto.Error) {
-	req, e := s.decodeAssignment(c)
-	if e != nil {
-		return nil, e
-	}
-	e = s.changeApp(*req.ApplicationArn, func(w *world.World, a *world.Application) *awsproto.Error {
-		name, e := principalName(w, *req.PrincipalType, *req.PrincipalId)
-		if e != nil {
-			return e
-		}
+	return s.changeAssignment(c, func(a *world.Application, req assignmentRequest, name string) *awsproto.Error {
 		n := len(a.Assignments)
 		a.Assignments = world.Remove(a.Assignments, func(as *world.Assignment) bool {
 			return as.PrincipalType == *req.PrincipalType && as.Principal == name
@@ -761,7 +726,6 @@ func (s *Service) deleteAssignment(c *json11.Call) (any, *awsproto.Error) {
 		}
 		return nil
 	})
-	return map[string]any{}, e
 }
 
 // policyJSON re-encodes a policy document given as a JSON value and parses it.

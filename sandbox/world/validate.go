@@ -203,6 +203,7 @@ func (w *World) validate() []Problem {
 	w.validateQuickSight(c)
 	w.validateRedshift(c)
 	w.validateQBusiness(c)
+	w.validateAthena(c)
 	return c.probs
 }
 

@@ -22,6 +22,9 @@ type World struct {
 	QuickSight     QuickSight     `yaml:"quicksight,omitempty"`
 	Redshift       Redshift       `yaml:"redshift,omitempty"`
 	QBusiness      QBusiness      `yaml:"qbusiness,omitempty"`
+	Athena         Athena         `yaml:"athena,omitempty"`
+	Glue           Glue           `yaml:"glue,omitempty"`
+	LakeFormation  LakeFormation  `yaml:"lake_formation,omitempty"`
 
 	// Endpoint is the sandbox's base URL (http://127.0.0.1:PORT), set by Load.
 	Endpoint string `yaml:"-"`
@@ -87,6 +90,22 @@ type IdentityCenter struct {
 	Groups              []IdCGroup           `yaml:"groups"`
 	TrustedTokenIssuers []TrustedTokenIssuer `yaml:"trusted_token_issuers"`
 	Applications        []Application        `yaml:"applications"`
+	// Provisioning (sandbox only) names external issuers the directory is
+	// provisioned from, as SCIM from that IdP would: a verified token of
+	// the issuer for the audience, accepted by an application's jwt-bearer
+	// grant, creates its user on first sight when no user matches
+	// (tipctl sandbox --bare --trust-issuer URL --audience AUD).
+	Provisioning []Provisioning `yaml:"provisioning,omitempty"`
+}
+
+// Provisioning is an external issuer whose people are created in the
+// identity store on first sight (user name and email from the claim the
+// trusted token issuer maps to emails.value, groups that exist from the
+// groups claim).
+type Provisioning struct {
+	Issuer      string `yaml:"issuer"`
+	Audience    string `yaml:"audience"`
+	GroupsClaim string `yaml:"groups_claim,omitempty"`
 }
 
 // IdCUser is a user of the identity store.

@@ -63,23 +63,10 @@ func newNodeBrowser(issuer string) *nodeBrowser {
 func (b *nodeBrowser) run(ctx context.Context, start string) (*url.URL, string, error) {
 	method, target, form := http.MethodGet, start, url.Values(nil)
 	for step := 0; step < 20; step++ {
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, err := http.NewRequestWithContext(ctx, method, target, body)
+		resp, page, err := nodeidp.Fetch(ctx, b.client, method, target, form)
 		if err != nil {
 			return nil, "", err
 		}
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := b.client.Do(req)
-		if err != nil {
-			return nil, "", err
-		}
-		page, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
 			if err != nil {
@@ -106,59 +93,24 @@ func (b *nodeBrowser) run(ctx context.Context, start string) (*url.URL, string, 
 				continue
 			}
 		}
-		action, values, ok := firstForm(doc)
+		action, values, ok := nodeidp.FirstForm(doc)
 		if !ok {
 			return nil, squash(textOf(doc)), nil
 		}
-		if values.Has("login") {
-			values.Set("login", nodeAccount)
-			values.Set("password", "any password (devInteractions ignores it)")
-		}
+		nodeidp.FillLogin(values)
 		u, _ := resp.Request.URL.Parse(action)
 		method, target, form = http.MethodPost, u.String(), values
 	}
 	return nil, "", errors.New("too many pages")
 }
 
-func firstForm(n *html.Node) (string, url.Values, bool) {
-	if n.Type == html.ElementNode && n.Data == "form" {
-		v := url.Values{}
-		var walk func(*html.Node)
-		walk = func(c *html.Node) {
-			if c.Type == html.ElementNode && c.Data == "input" && attrOf(c, "name") != "" {
-				v.Set(attrOf(c, "name"), attrOf(c, "value"))
-			}
-			for ch := c.FirstChild; ch != nil; ch = ch.NextSibling {
-				walk(ch)
-			}
-		}
-		walk(n)
-		return attrOf(n, "action"), v, true
-	}
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if a, v, ok := firstForm(c); ok {
-			return a, v, ok
-		}
-	}
-	return "", nil, false
-}
-
 func linkWithText(n *html.Node, text string) string {
 	if n.Type == html.ElementNode && n.Data == "a" && strings.TrimSpace(textOf(n)) == text {
-		return attrOf(n, "href")
+		return nodeidp.Attr(n, "href")
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		if h := linkWithText(c, text); h != "" {
 			return h
-		}
-	}
-	return ""
-}
-
-func attrOf(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
 		}
 	}
 	return ""

@@ -1,5 +1,5 @@
 // Package query runs SQL as the person behind an identity-enhanced session:
-// Redshift Data API statements, waiting for their end, paging through
+// Redshift Data API statements and Athena queries, waiting for their end, paging through
 // their results, and cancelling them when the context ends. The clients
 // are aws-sdk-go-v2's, exactly as against AWS; only the endpoint may
 // change.

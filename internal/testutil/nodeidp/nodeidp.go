@@ -122,23 +122,10 @@ func (n *IdP) SignIn(ctx context.Context, authURL string) error {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	method, target, form := http.MethodGet, authURL, url.Values(nil)
 	for step := 0; step < 20; step++ {
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, err := http.NewRequestWithContext(ctx, method, target, body)
+		resp, page, err := Fetch(ctx, c, method, target, form)
 		if err != nil {
 			return err
 		}
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		page, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
 			if err != nil {
@@ -159,44 +146,76 @@ func (n *IdP) SignIn(ctx context.Context, authURL string) error {
 		if err != nil {
 			return err
 		}
-		action, values, ok := firstForm(doc)
+		action, values, ok := FirstForm(doc)
 		if resp.StatusCode != http.StatusOK || !ok {
 			return fmt.Errorf("%s %s: HTTP %d without a form", method, target, resp.StatusCode)
 		}
-		if values.Has("login") {
-			values.Set("login", Account)
-			values.Set("password", "any password (devInteractions ignores it)")
-		}
+		FillLogin(values)
 		next, _ := resp.Request.URL.Parse(action)
 		method, target, form = http.MethodPost, next.String(), values
 	}
 	return errors.New("too many pages")
 }
 
-func firstForm(n *html.Node) (string, url.Values, bool) {
+// Fetch is one page of a sign-in: GET target, or POST form to it, and
+// read at most 1 MiB of the reply (the body is closed).
+func Fetch(ctx context.Context, c *http.Client, method, target string, form url.Values) (*http.Response, []byte, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	page, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp, page, nil
+}
+
+// FillLogin puts the fixture's account into a devInteractions login form
+// (a form without a login field is left alone).
+func FillLogin(form url.Values) {
+	if form.Has("login") {
+		form.Set("login", Account)
+		form.Set("password", "any password (devInteractions ignores it)")
+	}
+}
+
+// FirstForm finds the first form in a page: its action and the values of
+// its named inputs.
+func FirstForm(n *html.Node) (string, url.Values, bool) {
 	if n.Type == html.ElementNode && n.Data == "form" {
 		v := url.Values{}
 		var walk func(*html.Node)
 		walk = func(c *html.Node) {
-			if c.Type == html.ElementNode && c.Data == "input" && attr(c, "name") != "" {
-				v.Set(attr(c, "name"), attr(c, "value"))
+			if c.Type == html.ElementNode && c.Data == "input" && Attr(c, "name") != "" {
+				v.Set(Attr(c, "name"), Attr(c, "value"))
 			}
 			for ch := c.FirstChild; ch != nil; ch = ch.NextSibling {
 				walk(ch)
 			}
 		}
 		walk(n)
-		return attr(n, "action"), v, true
+		return Attr(n, "action"), v, true
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if a, v, ok := firstForm(c); ok {
+		if a, v, ok := FirstForm(c); ok {
 			return a, v, ok
 		}
 	}
 	return "", nil, false
 }
 
-func attr(n *html.Node, key string) string {
+// Attr is the value of an element's attribute ("" when absent).
+func Attr(n *html.Node, key string) string {
 	for _, a := range n.Attr {
 		if a.Key == key {
 			return a.Val
