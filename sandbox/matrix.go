@@ -6,6 +6,8 @@ import (
 
 	"github.com/tipctl/tipctl/sandbox/access"
 	"github.com/tipctl/tipctl/sandbox/auth"
+	"github.com/tipctl/tipctl/sandbox/glue"
+	"github.com/tipctl/tipctl/sandbox/lakeformation"
 	"github.com/tipctl/tipctl/sandbox/qbusiness"
 	"github.com/tipctl/tipctl/sandbox/quicksight"
 	"github.com/tipctl/tipctl/sandbox/redshiftdata"
@@ -208,6 +210,11 @@ func (s *Sandbox) matrixProviders() []access.Provider {
 	}
 	if h, ok := s.handlers[SvcQBusiness].(*qbusiness.Handler); ok {
 		ps = append(ps, qbusinessDocuments{h.State})
+	}
+	g, gok := s.handlers[SvcGlue].(*glue.Handler)
+	lf, lok := s.handlers[SvcLakeFormation].(*lakeformation.Handler)
+	if gok && lok {
+		ps = append(ps, athenaTables{g.Catalog, lf.State})
 	}
 	return ps
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
+	athtypes "github.com/aws/aws-sdk-go-v2/service/athena/types"
 	rsd "github.com/aws/aws-sdk-go-v2/service/redshiftdata"
 	rsdtypes "github.com/aws/aws-sdk-go-v2/service/redshiftdata/types"
 
@@ -69,13 +72,10 @@ func count(t *testing.T, sb *sandbox.Sandbox, creds aws.CredentialsProvider) int
 	return 0
 }
 
-// TestMatrixRedshiftCellsMatchStatements: the console's Redshift cells say
-// what each person's own SELECT returns: refused or no rows ⇔ denied; all
-// the table's rows ⇔ "all rows"; fewer ⇔ the RLS policy named.
-func TestMatrixRedshiftCellsMatchStatements(t *testing.T) {
-	sb := ststest.Sandbox(t, nil)
-	req, _ := http.NewRequest("GET", sb.URL()+"/_sandbox/console/world", nil)
-	resp, err := http.DefaultClient.Do(req)
+// matrix reads the console's matrix and the column of resource.
+func matrix(t *testing.T, sb *sandbox.Sandbox, resource string) (access.Matrix, int) {
+	t.Helper()
+	resp, err := http.Get(sb.URL() + "/_sandbox/console/world")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,15 +85,22 @@ func TestMatrixRedshiftCellsMatchStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	col := -1
 	for i, r := range w.Matrix.Resources {
-		if r == "redshift:redshift-tip-enabled/dev/public.sales_data" {
-			col = i
+		if r == resource {
+			return w.Matrix, i
 		}
 	}
-	if col < 0 {
-		t.Fatalf("no sales_data column in %v", w.Matrix.Resources)
-	}
+	t.Fatalf("no %s column in %v", resource, w.Matrix.Resources)
+	return access.Matrix{}, 0
+}
+
+// TestMatrixRedshiftCellsMatchStatements: the console's Redshift cells say
+// what each person's own SELECT returns: refused or no rows ⇔ denied; all
+// the table's rows ⇔ "all rows"; fewer ⇔ the RLS policy named.
+func TestMatrixRedshiftCellsMatchStatements(t *testing.T) {
+	sb := ststest.Sandbox(t, nil)
+	m, col := matrix(t, sb, "redshift:redshift-tip-enabled/dev/public.sales_data")
+	w := struct{ Matrix access.Matrix }{m}
 	all := count(t, sb, ststest.Admin())
 	checked := 0
 	for _, row := range w.Matrix.Rows {
@@ -113,5 +120,66 @@ func TestMatrixRedshiftCellsMatchStatements(t *testing.T) {
 	}
 	if checked < 3 {
 		t.Fatalf("only %d people in the matrix", checked)
+	}
+}
+
+// athenaCount runs SELECT count(*) FROM sales on tip-workgroup as the
+// caller; -1 when the query fails.
+func athenaCount(t *testing.T, sb *sandbox.Sandbox, creds aws.CredentialsProvider) int {
+	t.Helper()
+	ctx := context.Background()
+	c := athena.NewFromConfig(ststest.Config(sb, creds))
+	out, err := c.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{QueryString: aws.String("SELECT count(*) AS n FROM sales"),
+		WorkGroup: aws.String("tip-workgroup"), QueryExecutionContext: &athtypes.QueryExecutionContext{Database: aws.String("db_tip")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		q, err := c.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: out.QueryExecutionId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch q.QueryExecution.Status.State {
+		case athtypes.QueryExecutionStateFailed:
+			return -1
+		case athtypes.QueryExecutionStateSucceeded:
+			r, err := c.GetQueryResults(ctx, &athena.GetQueryResultsInput{QueryExecutionId: out.QueryExecutionId})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := strconv.Atoi(aws.ToString(r.ResultSet.Rows[1].Data[0].VarCharValue))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("the query did not end")
+	return 0
+}
+
+// TestMatrixAthenaCellsMatchQueries: the Athena column (Lake Formation's
+// evaluation) agrees with each person's own Athena query.
+func TestMatrixAthenaCellsMatchQueries(t *testing.T) {
+	sb := ststest.Sandbox(t, nil)
+	m, col := matrix(t, sb, "athena:db_tip.sales")
+	counts := map[string]int{}
+	most := 0
+	for _, row := range m.Rows {
+		name := row.Person[:strings.Index(row.Person, "@")]
+		counts[row.Person] = athenaCount(t, sb, enhanced(t, sb, row.Person, name+"-sandbox-pw"))
+		most = max(most, counts[row.Person])
+	}
+	for _, row := range m.Rows {
+		n, c := counts[row.Person], row.Cells[col]
+		switch {
+		case (n > 0) != c.Allowed:
+			t.Errorf("%s: %d rows but the cell says %+v", row.Person, n, c)
+		case n == most && !strings.HasPrefix(c.Label, "all rows"):
+			t.Errorf("%s: every row (%d) but the cell says %+v", row.Person, n, c)
+		case n > 0 && n < most && !strings.HasPrefix(c.Label, "rows where "):
+			t.Errorf("%s: %d of %d rows but the cell says %+v", row.Person, n, most, c)
+		}
+		t.Logf("%s: %d of %d rows; cell %q (%s)", row.Person, n, most, c.Label, c.Via)
 	}
 }
