@@ -128,9 +128,9 @@ func TestTwoReplicasServeEachPersonAsThemselves(t *testing.T) {
 	sb := ststest.Sandbox(t, nil)
 	urls := startApp(t, sb, 2, srv.URL())
 	want := map[string][]string{
-		"alice@example.com": {"s3://analytics-data/emea/* READ", "s3://analytics-data/users/alice/* READWRITE"},
-		"bob@example.com":   {"s3://analytics-data/apac/* READ"},
-		"carol@example.com": {"s3://analytics-data/* READ"},
+		"alice@example.com": {"s3://analytics-data/emea/* READ", "s3://analytics-data/users/alice/* READWRITE", "s3://tip-athena-results/* READWRITE"},
+		"bob@example.com":   {"s3://analytics-data/apac/* READ", "s3://tip-athena-results/* READWRITE"},
+		"carol@example.com": {"s3://analytics-data/* READ", "s3://tip-athena-results/* READWRITE"},
 	}
 	// QuickSight permissions (the default world): alice owns EMEA Pipeline,
 	// which emea-sales and exec-global view; every sales group views Sales

@@ -17,7 +17,6 @@ type elapsed struct {
 	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
-	now   func() time.Time
 	last  string
 	live  bool
 	stop  chan struct{}
@@ -27,13 +26,13 @@ type elapsed struct {
 // startElapsed starts the live line on w, redrawn on each tick; stop it
 // with Stop. A nil w gives a nil writer (no progress at all).
 func startElapsed(w io.Writer, tick <-chan time.Time, now func() time.Time) *elapsed {
-	e := &elapsed{w: w, now: now, start: now(), stop: make(chan struct{}), done: make(chan struct{})}
+	e := &elapsed{w: w, start: now(), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
 		for {
 			select {
-			case <-tick:
-				e.redraw()
+			case t := <-tick:
+				e.redraw(t)
 			case <-e.stop:
 				return
 			}
@@ -56,11 +55,13 @@ func (e *elapsed) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (e *elapsed) redraw() {
+// redraw draws the live line as of the tick's time t (not the time the
+// goroutine gets to run, which a busy machine delays).
+func (e *elapsed) redraw(t time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.clearLocked()
-	d := e.now().Sub(e.start).Truncate(time.Second)
+	d := t.Sub(e.start).Truncate(time.Second)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "tipctl: %s (%s elapsed)", sanitizeLine(e.last), d)
 	_, _ = e.w.Write(b.Bytes())
