@@ -22,6 +22,9 @@ command -v hyperfine >/dev/null || echo "bench: hyperfine not installed (apt-get
   echo "## Sandbox throughput vs moto_server (bench/loadgen)"
   go run ./bench/loadgen -duration "$dur" -concurrency 8 -json "$out/loadgen.json"
   echo
+  echo "## CloudTrail recording off vs on, with moto_server (bench/loadgen -compare-record)"
+  go run ./bench/loadgen -compare-record 8 -window 1s -concurrency 8
+  echo
   echo "## Sandbox memory under load vs moto_server (bench/loadgen -sessions)"
   go run ./bench/loadgen -sessions "$sessions" -duration "$dur" -concurrency 8
   echo

@@ -75,7 +75,7 @@ type Options struct {
 	// StateDir keeps the live world across restarts: it is loaded from
 	// there when present, and every change is written there atomically.
 	StateDir string
-	// Events bounds the CloudTrail events kept in memory (default 5000, about 5 KB each).
+	// Events bounds the CloudTrail events kept in memory (default 5000, about 2.5 KB each).
 	Events int
 	// TrailBucket, when set, receives the events as CloudTrail log files.
 	TrailBucket string

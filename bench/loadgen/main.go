@@ -58,8 +58,17 @@ func main() {
 	tipctl := flag.String("tipctl", "", "tipctl binary (default: build it)")
 	noMoto := flag.Bool("no-moto", false, "skip moto_server")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	compare := flag.Int("compare-record", 0, "recording cost mode: run this many rounds of alternating windows against two sandboxes, one with --record=false, and moto_server")
+	window := flag.Duration("window", time.Second, "window length per variant and round in -compare-record mode")
 	sessions := flag.Int("sessions", 0, "memory mode: issue this many identity-enhanced sessions (AssumeRole with ProvidedContexts), then report the sandbox's idle and peak RSS and moto_server's")
 	flag.Parse()
+	if *compare > 0 {
+		if err := compareRecord(*compare, *window, *conc, *tipctl, *noMoto); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *sessions > 0 {
 		if err := memory(*sessions, *conc, *duration, *tipctl, *noMoto); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)

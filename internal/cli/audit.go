@@ -194,6 +194,9 @@ func printAudit(app *App, entries []audit.Entry, header bool) error {
 			who = "-"
 		}
 		outcome := "allowed"
+		if e.Allowed && e.Reason != "" {
+			outcome = "allowed, limited: " + e.Reason
+		}
 		if !e.Allowed {
 			outcome = "DENIED " + e.Error
 			if e.Reason != "" {

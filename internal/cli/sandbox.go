@@ -94,7 +94,7 @@ own under DIR/s3), so a kill loses at most the request in flight.`,
 	cmd.Flags().BoolVar(&trail, "trail", false, "deliver CloudTrail log files (AWSLogs/…/CloudTrail/…json.gz) into the trail bucket")
 	cmd.Flags().StringVar(&trailBucket, "trail-bucket", "tipctl-sandbox-trail", "bucket for --trail (created when missing)")
 	cmd.Flags().BoolVar(&record, "record", true, "record calls as CloudTrail events (--record=false for benchmarks without the recorder)")
-	cmd.Flags().IntVar(&events, "events", 0, "CloudTrail events kept in memory (default 5000, about 5 KB each); older ones are dropped")
+	cmd.Flags().IntVar(&events, "events", 0, "CloudTrail events kept in memory (default 5000, about 2.5 KB each); older ones are dropped")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address that is not loopback (the sandbox's keys and passwords become reachable from the network)")
 	cmd.Flags().Int64Var(&maxObject, "max-object-size", 0, "largest S3 object or upload body, in bytes (default 1 GiB)")
 	cmd.Flags().StringVar(&worldFile, "world", "", "world YAML file (default: the built-in world; see `tipctl sandbox world`)")

@@ -86,7 +86,7 @@ func TestIdentityCenterWorkgroupNeedsAPerson(t *testing.T) {
 	}
 	found := false
 	for _, e := range sb.Trail.Events() {
-		if e.Record.EventName == "StartQueryExecution" && e.Decision != nil && e.Decision.Kind == "identity-center" {
+		if e.Summary.EventName == "StartQueryExecution" && e.Decision != nil && e.Decision.Kind == "identity-center" {
 			found = true
 		}
 	}

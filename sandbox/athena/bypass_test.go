@@ -96,7 +96,7 @@ func TestBypassAttempts(t *testing.T) {
 	// Each refusal by Lake Formation is in the trail with its reason.
 	n := 0
 	for _, e := range sb.Trail.Events() {
-		if e.Record.EventName == "StartQueryExecution" && e.Decision != nil && e.Decision.Kind == "lake-formation" &&
+		if e.Summary.EventName == "StartQueryExecution" && e.Decision != nil && e.Decision.Kind == "lake-formation" &&
 			strings.Contains(e.Decision.Reason, "no Lake Formation grant gives SELECT on db_tip.") {
 			n++
 		}

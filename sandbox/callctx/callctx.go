@@ -5,6 +5,38 @@
 // context; services fill it through the small setters below; the recorder
 // (sandbox/cloudtrail) turns it into a CloudTrail event. Every setter is a
 // no-op when the request carries no Info, so services work unrecorded too.
+//
+// # Explaining decisions (for service authors)
+//
+// Every refusal and every data-level restriction is recorded from the
+// service's own evaluation, at the place the evaluation happens:
+//
+//   - A refused call: call Deny once, with the Decision the evaluation
+//     reached, before returning the error. For IAM identity policies use
+//     IdentityPolicy(p, action, resource, p.Explain(action, resource, ctx));
+//     for resource, trust or application policies use Policy. For a
+//     service's own permission model fill a Decision: Kind names the
+//     evaluator (a constant exported by the service package, e.g.
+//     redshiftdata.KindPrivilege, quicksight.KindDashboardPermissions; an
+//     Athena/Lake Formation service would add e.g. "lakeformation-permission"),
+//     Action and Resource what was evaluated, Policy the grant, policy or
+//     database user that decided, Reason one sentence naming the missing
+//     grant or the deciding policy. The first Deny wins.
+//   - An allowed call whose result was narrowed (row-level security, column
+//     or cell filters, document ACLs): call Limit with the same Decision
+//     shape (Kind e.g. redshiftdata.KindRLS, qbusiness.KindACL; Policy the
+//     filtering policies; Reason which rows or documents were kept).
+//   - An asynchronous job refused or filtered after the call that started
+//     it returned (a Redshift statement, an Athena query): keep the
+//     Decision with the job and record it, with Deny or Limit, on the call
+//     that reports the outcome (DescribeStatement / GetStatementResult,
+//     GetQueryExecution / GetQueryResults). See sandbox/redshiftdata.
+//
+// The recorder writes the decision as additionalEventData.tipctlDecision and
+// the limits as additionalEventData.tipctlLimits (sandbox fields, not
+// AWS's), and the console shows both beside the call. A call with a
+// decision is shown as refused even when its HTTP status is 200 (the
+// asynchronous case).
 package callctx
 
 import (
@@ -44,6 +76,7 @@ type Info struct {
 	response  map[string]any
 	additions map[string]any
 	decision  *Decision
+	limits    []Decision
 }
 
 // New returns an empty Info and ctx carrying it.
@@ -122,6 +155,25 @@ func Deny(ctx context.Context, d Decision) {
 	}
 }
 
+// maxLimits bounds the restrictions recorded for one call.
+const maxLimits = 16
+
+// Limit records a data-level restriction that shaped the result of a call
+// the caller was allowed to make: row-level security that kept some rows,
+// document ACLs that withheld some documents, Lake Formation filters. It is
+// not a refusal (the call succeeded); the recorder writes it into
+// additionalEventData.tipctlLimits and the console shows it beside the
+// call.
+func Limit(ctx context.Context, d Decision) {
+	if in := From(ctx); in != nil {
+		in.mu.Lock()
+		if len(in.limits) < maxLimits {
+			in.limits = append(in.limits, d)
+		}
+		in.mu.Unlock()
+	}
+}
+
 // Snapshot is a consistent copy of an Info.
 type Snapshot struct {
 	Operation string
@@ -130,6 +182,7 @@ type Snapshot struct {
 	Response  map[string]any
 	Additions map[string]any
 	Decision  *Decision
+	Limits    []Decision
 }
 
 // Snapshot copies in.
@@ -137,7 +190,7 @@ func (in *Info) Snapshot() Snapshot {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return Snapshot{Operation: in.operation, Principal: in.principal, Request: in.request,
-		Response: in.response, Additions: in.additions, Decision: in.decision}
+		Response: in.response, Additions: in.additions, Decision: in.decision, Limits: in.limits}
 }
 
 // Operation returns the operation named so far.

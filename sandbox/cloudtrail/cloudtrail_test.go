@@ -20,7 +20,7 @@ const (
 
 func find(evs []*cloudtrail.Event, name string, ok func(*cloudtrail.Event) bool) *cloudtrail.Event {
 	for _, e := range evs {
-		if e.Record.EventName == name && (ok == nil || ok(e)) {
+		if e.Record().EventName == name && (ok == nil || ok(e)) {
 			return e
 		}
 	}
@@ -33,21 +33,21 @@ func TestEveryCallIsRecordedWithThePerson(t *testing.T) {
 	evs := sb.Trail.Events()
 
 	web := find(evs, "AssumeRoleWithWebIdentity", nil)
-	if web == nil || web.Record.UserIdentity.Type != "WebIdentityUser" || web.Record.EventSource != "sts.amazonaws.com" {
+	if web == nil || web.Record().UserIdentity.Type != "WebIdentityUser" || web.Record().EventSource != "sts.amazonaws.com" {
 		t.Fatalf("AssumeRoleWithWebIdentity event: %+v", web)
 	}
-	if rp := web.Record.RequestParameters; rp["roleArn"] == nil || rp["webIdentityToken"] != nil && rp["webIdentityToken"] != cloudtrail.Hidden {
+	if rp := web.Record().RequestParameters; rp["roleArn"] == nil || rp["webIdentityToken"] != nil && rp["webIdentityToken"] != cloudtrail.Hidden {
 		t.Fatalf("requestParameters %v", rp)
 	}
 	tok := find(evs, "CreateTokenWithIAM", nil)
-	if tok == nil || tok.Record.UserIdentity.Type != "AssumedRole" || tok.Record.EventSource != "sso-oauth.amazonaws.com" {
+	if tok == nil || tok.Record().UserIdentity.Type != "AssumedRole" || tok.Record().EventSource != "sso-oauth.amazonaws.com" {
 		t.Fatalf("CreateTokenWithIAM event: %+v", tok)
 	}
 	get := find(evs, "GetObject", nil)
 	if get == nil {
 		t.Fatal("no GetObject event")
 	}
-	r := get.Record
+	r := get.Record()
 	u := r.UserIdentity
 	if u.Type != "AssumedRole" || u.OnBehalfOf == nil || u.OnBehalfOf.UserID != day.UserID ||
 		!strings.HasPrefix(u.OnBehalfOf.IdentityStoreArn, "arn:aws:identitystore::"+sb.Env.World.AccountID+":identitystore/d-") {
@@ -61,20 +61,20 @@ func TestEveryCallIsRecordedWithThePerson(t *testing.T) {
 		t.Fatalf("GetObject record %+v", r)
 	}
 	// The enhanced session made the credentials; it carries the same credential id.
-	gda := find(evs, "GetDataAccess", func(e *cloudtrail.Event) bool { return e.Record.ErrorCode == "" })
-	if gda == nil || gda.Record.UserIdentity.CredentialID != u.CredentialID || gda.Record.UserIdentity.AccessKeyID != day.Enhanced.AccessKeyID {
+	gda := find(evs, "GetDataAccess", func(e *cloudtrail.Event) bool { return e.Record().ErrorCode == "" })
+	if gda == nil || gda.Record().UserIdentity.CredentialID != u.CredentialID || gda.Record().UserIdentity.AccessKeyID != day.Enhanced.AccessKeyID {
 		t.Fatalf("GetDataAccess event %+v", gda)
 	}
-	creds := gda.Record.ResponseElements["credentials"].(map[string]any)
+	creds := gda.Record().ResponseElements["credentials"].(map[string]any)
 	if creds["accessKeyId"] != u.AccessKeyID || creds["secretAccessKey"] != nil || creds["sessionToken"] != nil {
 		t.Fatalf("GetDataAccess responseElements.credentials %v", creds)
 	}
 
-	denied := find(evs, "GetDataAccess", func(e *cloudtrail.Event) bool { return e.Record.ErrorCode != "" })
-	if denied == nil || denied.Record.ErrorCode != "AccessDenied" || !strings.Contains(denied.Record.ErrorMessage, "apac") {
+	denied := find(evs, "GetDataAccess", func(e *cloudtrail.Event) bool { return e.Record().ErrorCode != "" })
+	if denied == nil || denied.Record().ErrorCode != "AccessDenied" || !strings.Contains(denied.Record().ErrorMessage, "apac") {
 		t.Fatalf("refused GetDataAccess: %+v", denied)
 	}
-	if denied.Record.AdditionalEventData["tipctlDecision"] == nil || denied.Decision == nil || denied.Decision.Kind != "access-grants" || !strings.Contains(denied.Decision.Reason, "no access grant") {
+	if denied.Record().AdditionalEventData["tipctlDecision"] == nil || denied.Decision == nil || denied.Decision.Kind != "access-grants" || !strings.Contains(denied.Decision.Reason, "no access grant") {
 		t.Fatalf("refusal is not explained: %+v", denied.Decision)
 	}
 	t.Logf("GetObject: %s", get.JSON())
@@ -94,7 +94,7 @@ func TestEveryCallIsRecordedWithThePerson(t *testing.T) {
 		b := string(e.JSON())
 		for _, secret := range []string{day.Enhanced.SecretAccessKey, day.Enhanced.SessionToken} {
 			if strings.Contains(b, secret) {
-				t.Fatalf("a secret reached the %s record", e.Record.EventName)
+				t.Fatalf("a secret reached the %s record", e.Record().EventName)
 			}
 		}
 	}
@@ -108,16 +108,16 @@ func TestRingIsBounded(t *testing.T) {
 		rec.Serve("example", h, httptest.NewRecorder(), r)
 	}
 	evs := rec.Events()
-	if len(evs) != 3 || evs[0].Record.EventName != "GET /op4" || evs[2].Record.EventName != "GET /op2" {
+	if len(evs) != 3 || evs[0].Record().EventName != "GET /op4" || evs[2].Record().EventName != "GET /op2" {
 		names := []string{}
 		for _, e := range evs {
-			names = append(names, e.Record.EventName)
+			names = append(names, e.Record().EventName)
 		}
 		t.Fatalf("kept %v, want the newest 3, newest first", names)
 	}
 	rec.SetEnabled(false)
 	rec.Serve("example", h, httptest.NewRecorder(), httptest.NewRequest("GET", "/off", nil))
-	if rec.Events()[0].Record.EventName == "GET /off" {
+	if rec.Events()[0].Record().EventName == "GET /off" {
 		t.Fatal("a disabled recorder recorded")
 	}
 }

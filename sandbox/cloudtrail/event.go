@@ -25,7 +25,6 @@ package cloudtrail
 import (
 	"encoding/json"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tipctl/tipctl/sandbox/auth"
@@ -119,15 +118,23 @@ type OnBehalfOf struct {
 	IdentityStoreArn string `json:"identityStoreArn"`
 }
 
-// Event is a recorded call: the CloudTrail record plus what only the
-// sandbox knows (for the console), never serialized into the record.
+// Event is a recorded call: the CloudTrail record, kept encoded, plus what
+// only the sandbox knows (for the console), never serialized into the
+// record. The record is encoded once, when the event is built, and kept
+// only as JSON: the ring holds thousands of events, and nested maps of
+// them would make every garbage collection of the sandbox scan them.
 type Event struct {
-	Record Record
-	Time   time.Time
+	// Summary holds the record's members that LookupEvents filters on and
+	// the console shows.
+	Summary Summary
+	Time    time.Time
 	// Service is the sandbox's routing name ("s3", "sso-oauth", ...).
 	Service string
 	// Decision is set on refused calls.
 	Decision *callctx.Decision
+	// Limits are the data-level restrictions that shaped an allowed call's
+	// result (row-level security, document ACLs); see callctx.Limit.
+	Limits []callctx.Decision
 	// Person is the Identity Center user behind the call (email or user name).
 	Person string
 	// Issued is the access key id of credentials the call returned.
@@ -141,20 +148,79 @@ type Event struct {
 	Claims map[string]any
 
 	seq  uint64
-	once sync.Once
 	json []byte
+	// unbuilt is the capture of an event not built yet (see Recorder.drain).
+	unbuilt *capture
 }
 
-// JSON is the CloudTrail record as JSON (cached).
-func (e *Event) JSON() []byte {
-	e.once.Do(func() { e.json, _ = json.Marshal(e.Record) })
-	return e.json
+// Summary is the part of a record kept decoded.
+type Summary struct {
+	EventID, EventName, EventSource string
+	ErrorCode, ErrorMessage         string
+	ReadOnly                        bool
+	// UserType, ARN, PrincipalID, AccessKeyID and Username are the
+	// userIdentity's; Role is its session issuer's name, OnBehalfOf its
+	// onBehalfOf.userId.
+	UserType, ARN, PrincipalID, AccessKeyID, Username, Role, OnBehalfOf string
+	Resources                                                           []Resource
+	// Resource is what the call was about, for people: s3://bucket/key, a
+	// grant target, a role or application ARN.
+	Resource string
+	// RoleArn is requestParameters.roleArn (the role an exchange assumed).
+	RoleArn string
+}
+
+// JSON is the CloudTrail record as JSON.
+func (e *Event) JSON() []byte { return e.json }
+
+// Record decodes the CloudTrail record.
+func (e *Event) Record() Record {
+	var r Record
+	_ = json.Unmarshal(e.json, &r)
+	return r
 }
 
 // Denied reports whether the call was refused for want of permission.
 func (e *Event) Denied() bool {
-	c := e.Record.ErrorCode
+	c := e.Summary.ErrorCode
 	return e.Decision != nil || strings.Contains(c, "AccessDenied") || c == "UnauthorizedOperation" || c == "Forbidden"
+}
+
+// summarize fills e.Summary from rec and encodes rec.
+func (e *Event) summarize(rec *Record) {
+	s := &e.Summary
+	s.EventID, s.EventName, s.EventSource = rec.EventID, rec.EventName, rec.EventSource
+	s.ErrorCode, s.ErrorMessage, s.ReadOnly, s.Resources = rec.ErrorCode, rec.ErrorMessage, rec.ReadOnly, rec.Resources
+	if u := rec.UserIdentity; u != nil {
+		s.UserType, s.ARN, s.PrincipalID, s.AccessKeyID, s.Username = u.Type, u.ARN, u.PrincipalID, u.AccessKeyID, Username(u)
+		if u.SessionContext != nil && u.SessionContext.SessionIssuer != nil {
+			s.Role = u.SessionContext.SessionIssuer.UserName
+		}
+		if u.OnBehalfOf != nil {
+			s.OnBehalfOf = u.OnBehalfOf.UserID
+		}
+	}
+	rp := rec.RequestParameters
+	str := func(k string) string { v, _ := rp[k].(string); return v }
+	s.RoleArn = str("roleArn")
+	switch {
+	case str("bucketName") != "" && str("key") != "":
+		s.Resource = "s3://" + str("bucketName") + "/" + str("key")
+	case str("bucketName") != "":
+		s.Resource = "s3://" + str("bucketName") + "/" + str("prefix")
+	case str("target") != "":
+		s.Resource = str("target")
+	case s.RoleArn != "":
+		s.Resource = s.RoleArn
+	case str("clientId") != "":
+		s.Resource = str("clientId")
+	case str("resource") != "":
+		s.Resource = str("resource")
+	}
+	if s.Resource == "" && e.Decision != nil {
+		s.Resource = e.Decision.Resource
+	}
+	e.json, _ = json.Marshal(rec)
 }
 
 // identityStoreArn is arn:aws:identitystore::<account>:identitystore/<id>.

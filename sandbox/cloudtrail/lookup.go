@@ -185,13 +185,10 @@ func (s *Service) lookupEvents(c *json11.Call) (any, *awsproto.Error) {
 }
 
 func summary(ev *Event) lookupEvent {
-	r := &ev.Record
+	r := &ev.Summary
 	le := lookupEvent{EventId: r.EventID, EventName: r.EventName, ReadOnly: strconv.FormatBool(r.ReadOnly),
-		EventTime: float64(ev.Time.Unix()), EventSource: r.EventSource, Username: Username(r.UserIdentity),
-		Resources: []resource{}, CloudTrailEvent: string(ev.JSON())}
-	if r.UserIdentity != nil {
-		le.AccessKeyId = r.UserIdentity.AccessKeyID
-	}
+		EventTime: float64(ev.Time.Unix()), EventSource: r.EventSource, Username: r.Username,
+		Resources: []resource{}, CloudTrailEvent: string(ev.JSON()), AccessKeyId: r.AccessKeyID}
 	for _, x := range r.Resources {
 		le.Resources = append(le.Resources, resource{ResourceType: x.Type, ResourceName: x.ARN})
 	}
@@ -199,7 +196,7 @@ func summary(ev *Event) lookupEvent {
 }
 
 func matches(ev *Event, key, value string) bool {
-	r := &ev.Record
+	r := &ev.Summary
 	switch key {
 	case "":
 		return true
@@ -210,11 +207,11 @@ func matches(ev *Event, key, value string) bool {
 	case "ReadOnly":
 		return strconv.FormatBool(r.ReadOnly) == value
 	case "Username":
-		return Username(r.UserIdentity) == value
+		return r.Username == value
 	case "EventSource":
 		return r.EventSource == value
 	case "AccessKeyId":
-		return r.UserIdentity != nil && r.UserIdentity.AccessKeyID == value
+		return r.AccessKeyID != "" && r.AccessKeyID == value
 	case "ResourceType", "ResourceName":
 		for _, x := range r.Resources {
 			if (key == "ResourceType" && x.Type == value) || (key == "ResourceName" && x.ARN == value) {

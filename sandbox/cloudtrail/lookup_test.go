@@ -108,8 +108,8 @@ func TestLookupEventsWithTheGoSDK(t *testing.T) {
 	_, err = mine.LookupEvents(ctx, &awsct.LookupEventsInput{})
 	ststest.WantAPIError(t, err, "AccessDeniedException", 400) // awsJson1_1: the protocol's client-error status
 	ev := sb.Trail.Events()[0]
-	if ev.Record.EventName != "LookupEvents" || ev.Decision == nil || ev.Decision.Kind != "identity-policy" {
-		t.Fatalf("refused LookupEvents recorded as %+v decision %+v", ev.Record.EventName, ev.Decision)
+	if ev.Record().EventName != "LookupEvents" || ev.Decision == nil || ev.Decision.Kind != "identity-policy" {
+		t.Fatalf("refused LookupEvents recorded as %+v decision %+v", ev.Record().EventName, ev.Decision)
 	}
 }
 

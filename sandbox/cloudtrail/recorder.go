@@ -56,6 +56,13 @@ type Recorder struct {
 	// AssumeRole ProvidedContexts) to the token's credential id and chain.
 	tokens   map[string]lineage
 	tokenFIF []string
+
+	// Calls waiting to be built (see capture.go); buildMu keeps builds in
+	// the order the calls ended.
+	pmu      sync.Mutex
+	pending  []*capture
+	building bool
+	buildMu  sync.Mutex
 }
 
 // New returns an enabled recorder.
@@ -102,19 +109,41 @@ func (r *Recorder) Subscribe() (<-chan *Event, func()) {
 	}
 }
 
-// Events returns the kept events, newest first.
+// Events returns the kept events, newest first, once every call that has
+// returned is recorded (and built).
 func (r *Recorder) Events() []*Event {
+	r.Flush()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	out := make([]*Event, 0, r.count)
 	for i := 1; i <= r.count; i++ {
 		out = append(out, r.ring[(r.next-i+len(r.ring))%len(r.ring)])
 	}
+	r.mu.Unlock()
+	r.complete(out)
 	return out
 }
 
-func (r *Recorder) add(e *Event) {
+// observed reports whether anyone takes events as they come (the console's
+// live timeline, a trail): then every event is built at once.
+func (r *Recorder) observed() bool {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.subs) > 0 || len(r.sinks) > 0
+}
+
+// addUnbuilt keeps an event as its capture, unless someone takes events
+// as they come (it must then be built): it reports whether it kept it.
+func (r *Recorder) addUnbuilt(e *Event) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.subs) > 0 || len(r.sinks) > 0 {
+		return false
+	}
+	r.insert(e)
+	return true
+}
+
+func (r *Recorder) insert(e *Event) {
 	r.seq++
 	e.seq = r.seq
 	r.ring[r.next] = e
@@ -122,6 +151,11 @@ func (r *Recorder) add(e *Event) {
 	if r.count < len(r.ring) {
 		r.count++
 	}
+}
+
+func (r *Recorder) add(e *Event) {
+	r.mu.Lock()
+	r.insert(e)
 	for ch := range r.subs {
 		select {
 		case ch <- e:
@@ -188,7 +222,6 @@ func (r *Recorder) Serve(service string, h http.Handler, w http.ResponseWriter, 
 		h.ServeHTTP(w, req)
 		return
 	}
-	start := r.opts.Now()
 	ctx, info := callctx.New(req.Context())
 	req = req.WithContext(ctx)
 	var tee *teeBody
@@ -196,11 +229,14 @@ func (r *Recorder) Serve(service string, h http.Handler, w http.ResponseWriter, 
 		tee = &teeBody{rc: req.Body}
 		req.Body = tee
 	}
+	var name string
 	op := func() string {
-		if o := info.Operation(); o != "" {
-			return o
+		if name == "" {
+			if name = info.Operation(); name == "" {
+				name = fallbackOperation(req, tee)
+			}
 		}
-		return fallbackOperation(req, tee)
+		return name
 	}
 	rw := &writer{ResponseWriter: w, status: http.StatusOK}
 	rw.capture = func(status int) bool {
@@ -211,7 +247,17 @@ func (r *Recorder) Serve(service string, h http.Handler, w http.ResponseWriter, 
 		return status >= 300 || issuing[o] || !readOnly(o)
 	}
 	h.ServeHTTP(rw, req)
-	r.add(r.build(service, req, rw, tee, info, op(), start))
+	c := &capture{service: service, op: op(), now: r.opts.Now(), method: req.Method, host: req.Host, remoteAddr: req.RemoteAddr,
+		userAgent: req.UserAgent(), url: *req.URL, reqType: req.Header.Get("Content-Type"), status: rw.status, capOn: rw.capOn,
+		respOver: rw.over, respBody: rw.buf, code: rw.code, message: rw.message, respType: rw.Header().Get("Content-Type"),
+		requestID: requestID(rw.Header()), snap: info.Snapshot()}
+	if tee != nil {
+		c.teed = true
+		if !tee.over {
+			c.reqBody = tee.buf
+		}
+	}
+	r.enqueue(c)
 }
 
 // fallbackOperation names a call no handler named: the X-Amz-Target
@@ -256,18 +302,16 @@ func dataOperation(service, op string) bool {
 	return service == "s3" && (strings.Contains(op, "Object") || strings.Contains(op, "Multipart") || strings.Contains(op, "Part"))
 }
 
-func (r *Recorder) build(service string, req *http.Request, rw *writer, tee *teeBody, info *callctx.Info, op string, start time.Time) *Event {
-	snap := info.Snapshot()
-	now := r.opts.Now()
+// build makes the event of a captured call.
+func (r *Recorder) build(c *capture) *Event {
+	snap := c.snap
+	now, op, service := c.now, c.op, c.service
 	p := snap.Principal
-	var callerLin *lineage
-	if p != nil {
-		callerLin = r.lineageOf(p.AccessKeyID)
-	}
+	callerLin := c.callerLin
 	rec := Record{
 		EventVersion: EventVersion, EventTime: now.Format(time.RFC3339), EventSource: eventSource(service),
-		EventName: op, AwsRegion: r.opts.Region, SourceIPAddress: sourceIP(req), UserAgent: clean(req.UserAgent(), 1024),
-		RequestID: requestID(rw.Header()), EventID: awsproto.NewRequestID(), ReadOnly: readOnly(op),
+		EventName: op, AwsRegion: r.opts.Region, SourceIPAddress: sourceIP(c.remoteAddr), UserAgent: clean(c.userAgent, 1024),
+		RequestID: c.requestID, EventID: awsproto.NewRequestID(), ReadOnly: readOnly(op),
 		EventType: "AwsApiCall", ManagementEvent: true, RecipientAccountID: r.opts.Account, EventCategory: "Management",
 	}
 	if rec.RequestID == "" {
@@ -280,24 +324,24 @@ func (r *Recorder) build(service string, req *http.Request, rw *writer, tee *tee
 	if p != nil && rec.UserIdentity.OnBehalfOf != nil {
 		rec.UserIdentity.OnBehalfOf.IdentityStoreArn = identityStoreArn(r.opts.Account, p.Context.IdentityStoreID)
 	}
-	ev := &Event{Time: now, Service: service, Decision: snap.Decision}
+	ev := &Event{Time: now, Service: service, Decision: snap.Decision, Limits: snap.Limits}
 
 	// requestParameters
 	var reqBody map[string]any
-	if tee != nil && !tee.over {
-		reqBody = bodyElements(tee.buf, req.Header.Get("Content-Type"))
+	if c.reqBody != nil {
+		reqBody = bodyElements(c.reqBody, c.reqType)
 	}
 	switch {
 	case snap.Request != nil:
 		rec.RequestParameters = snap.Request
 	case service == "s3":
-		rec.RequestParameters, rec.Resources = s3Elements(req, r.opts.Account)
+		rec.RequestParameters, rec.Resources = s3Elements(&c.url, c.host, r.opts.Account)
 	default:
 		m := map[string]any{}
 		for k, v := range reqBody {
 			m[k] = v
 		}
-		for k, vs := range req.URL.Query() {
+		for k, vs := range c.url.Query() {
 			if len(vs) > 0 && !strings.HasPrefix(strings.ToLower(k), "x-amz-") && k != "Action" && k != "Version" && len(k) < 128 {
 				m[lowerFirst(k)] = vs[0]
 			}
@@ -319,20 +363,20 @@ func (r *Recorder) build(service string, req *http.Request, rw *writer, tee *tee
 	// responseElements, errors
 	var resp map[string]any
 	switch {
-	case !rw.capOn || rw.over || rw.status >= 300:
+	case !c.capOn || c.respOver || c.status >= 300:
 	case rec.ReadOnly && snap.Response == nil:
 		// A read-only call that vends credentials logs only their key id
 		// and expiration (found without decoding the reply).
-		if akid := fieldIn(rw.buf, "AccessKeyId"); akid != "" {
-			resp = map[string]any{"credentials": map[string]any{"accessKeyId": akid, "expiration": fieldIn(rw.buf, "Expiration")}}
+		if akid := fieldIn(c.respBody, "AccessKeyId"); akid != "" {
+			resp = map[string]any{"credentials": map[string]any{"accessKeyId": akid, "expiration": fieldIn(c.respBody, "Expiration")}}
 		}
 	default:
-		resp = bodyElements(rw.buf, rw.Header().Get("Content-Type"))
+		resp = bodyElements(c.respBody, c.respType)
 	}
-	if rw.status >= 300 {
-		rec.ErrorCode, rec.ErrorMessage = rw.code, rw.message
+	if c.status >= 300 {
+		rec.ErrorCode, rec.ErrorMessage = c.code, c.message
 		if rec.ErrorCode == "" {
-			rec.ErrorCode, rec.ErrorMessage = errorFromBody(rw.buf, rw.status)
+			rec.ErrorCode, rec.ErrorMessage = errorFromBody(c.respBody, c.status)
 		}
 		rec.ErrorMessage = clean(rec.ErrorMessage, 2048)
 	}
@@ -346,13 +390,16 @@ func (r *Recorder) build(service string, req *http.Request, rw *writer, tee *tee
 	if rec.RequestParameters != nil {
 		rec.RequestParameters = redact(rec.RequestParameters).(map[string]any)
 	}
-	if len(snap.Additions) > 0 || snap.Decision != nil {
+	if len(snap.Additions) > 0 || snap.Decision != nil || len(snap.Limits) > 0 {
 		rec.AdditionalEventData = map[string]any{}
 		for k, v := range snap.Additions {
 			rec.AdditionalEventData[k] = v
 		}
 		if snap.Decision != nil {
 			rec.AdditionalEventData["tipctlDecision"] = snap.Decision
+		}
+		if len(snap.Limits) > 0 {
+			rec.AdditionalEventData["tipctlLimits"] = snap.Limits
 		}
 	}
 	if p != nil && p.Context != nil && ev.Person == "" {
@@ -361,7 +408,7 @@ func (r *Recorder) build(service string, req *http.Request, rw *writer, tee *tee
 			ev.Person = p.Context.UserName
 		}
 	}
-	ev.Record = rec
+	ev.summarize(&rec)
 	return ev
 }
 
@@ -440,9 +487,9 @@ func webIdentityUser(c map[string]any) *UserIdentity {
 	return &UserIdentity{Type: "WebIdentityUser", PrincipalID: host + ":" + aud + ":" + sub, UserName: sub}
 }
 
-func s3Elements(req *http.Request, account string) (map[string]any, []Resource) {
-	bucket, key, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
-	m := map[string]any{"Host": clean(req.Host, 256)}
+func s3Elements(u *url.URL, host, account string) (map[string]any, []Resource) {
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	m := map[string]any{"Host": clean(host, 256)}
 	var res []Resource
 	if bucket != "" {
 		m["bucketName"] = bucket
@@ -454,7 +501,7 @@ func s3Elements(req *http.Request, account string) (map[string]any, []Resource) 
 	if bucket != "" {
 		res = append(res, Resource{Type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::" + bucket, AccountID: account})
 	}
-	for k, vs := range req.URL.Query() {
+	for k, vs := range u.Query() {
 		if len(vs) > 0 && !strings.HasPrefix(strings.ToLower(k), "x-amz-") && k != "x-id" && len(k) < 128 {
 			m[k] = vs[0]
 		}
@@ -462,10 +509,10 @@ func s3Elements(req *http.Request, account string) (map[string]any, []Resource) 
 	return m, res
 }
 
-func sourceIP(req *http.Request) string {
-	host, _, err := net.SplitHostPort(req.RemoteAddr)
+func sourceIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
-		return clean(req.RemoteAddr, 64)
+		return clean(remoteAddr, 64)
 	}
 	return host
 }

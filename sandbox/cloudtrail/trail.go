@@ -65,7 +65,7 @@ func (t *Trail) add(e *Event) {
 	full := len(t.buf) >= t.opts.PerFile
 	t.mu.Unlock()
 	if full {
-		t.Flush()
+		t.deliverBuffered()
 	}
 }
 
@@ -101,8 +101,14 @@ func (t *Trail) Files() []string {
 	return append([]string(nil), t.files...)
 }
 
-// Flush delivers the buffered events now, in files of at most PerFile records.
+// Flush delivers the events of every call that has returned now, in files
+// of at most PerFile records.
 func (t *Trail) Flush() {
+	t.rec.Flush()
+	t.deliverBuffered()
+}
+
+func (t *Trail) deliverBuffered() {
 	t.mu.Lock()
 	events := t.buf
 	t.buf = nil

@@ -30,8 +30,12 @@ func (t *teeBody) Read(p []byte) (int, error) {
 	if n > 0 && !t.over {
 		if len(t.buf)+n > maxCapture {
 			t.over = true
+			putBuf(t.buf)
 			t.buf = nil
 		} else {
+			if t.buf == nil {
+				t.buf = getBuf()
+			}
 			t.buf = append(t.buf, p[:n]...)
 		}
 	}
@@ -67,8 +71,12 @@ func (w *writer) Write(p []byte) (int, error) {
 	}
 	if w.capOn && !w.over {
 		if len(w.buf)+len(p) > maxCapture {
+			putBuf(w.buf)
 			w.over, w.buf = true, nil
 		} else {
+			if w.buf == nil {
+				w.buf = getBuf()
+			}
 			w.buf = append(w.buf, p...)
 		}
 	}
@@ -283,6 +291,9 @@ func bodyElements(b []byte, contentType string) map[string]any {
 		}
 		return camel(m).(map[string]any)
 	case b[0] == '<':
+		if m, ok := xmlElementsFast(b); ok {
+			return m
+		}
 		return xmlElements(b)
 	}
 	return nil

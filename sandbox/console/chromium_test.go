@@ -44,6 +44,9 @@ func needChromium(t *testing.T) {
 // must draw her chain with three hops and her refused call live, and its
 // matrix must mark emea/ allowed and apac/ denied for her. The screenshot
 // is kept (path in the log; TIPCTL_ARTIFACT_DIR keeps it after the test).
+// The matrix must also show alice's Redshift table with the row-level
+// security her role carries, and the Q Business documents her group's ACL
+// lets her see (and not APAC's).
 func TestConsoleInChromium(t *testing.T) {
 	needChromium(t)
 	sb := ststest.Sandbox(t, nil)
@@ -56,7 +59,13 @@ func TestConsoleInChromium(t *testing.T) {
 		emea = "s3://analytics-data/emea/"
 		apac = "s3://analytics-data/apac/"
 	)
-	cmd := exec.Command("node", filepath.Join(browserFixture, "console.js"), sb.URL()+console.Prefix, shot, "alice@example.com", emea, apac)
+	const (
+		salesData = "redshift:redshift-tip-enabled/dev/public.sales_data"
+		emeaDoc   = "qbusiness:tip-sandbox-assistant/emea-q3-pipeline"
+		apacDoc   = "qbusiness:tip-sandbox-assistant/apac-q3-pipeline"
+	)
+	cmd := exec.Command("node", filepath.Join(browserFixture, "console.js"), sb.URL()+console.Prefix, shot, "alice@example.com", emea, apac,
+		salesData, emeaDoc, apacDoc)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +90,7 @@ func TestConsoleInChromium(t *testing.T) {
 		Hops                                []string
 		IDToken, DeniedCall, TimelineDenied string
 		AllowedCell, DeniedCell             string
+		Cells                               map[string]*struct{ Class, Text, Title string }
 		Errors                              []string
 	}
 	if err := json.Unmarshal(lines.Bytes(), &got); err != nil {
@@ -101,6 +111,24 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	if !strings.Contains(got.AllowedCell, "allowed") || !strings.Contains(got.DeniedCell, "denied") {
 		t.Errorf("matrix: emea %q apac %q", got.AllowedCell, got.DeniedCell)
+	}
+	cell := func(res string) struct{ Class, Text, Title string } {
+		c := got.Cells[res]
+		if c == nil {
+			t.Errorf("the matrix has no cell for alice × %s", res)
+			return struct{ Class, Text, Title string }{}
+		}
+		return *c
+	}
+	if c := cell(salesData); !strings.Contains(c.Class, "allowed") || !strings.Contains(c.Text, "RLS eu_region_filter rows") ||
+		!strings.Contains(c.Title, "AWSIDC:emea-sales") {
+		t.Errorf("alice × sales_data: %+v", c)
+	}
+	if c := cell(emeaDoc); !strings.Contains(c.Class, "allowed") || !strings.Contains(c.Text, "group emea-sales") {
+		t.Errorf("alice × %s: %+v", emeaDoc, c)
+	}
+	if c := cell(apacDoc); !strings.Contains(c.Class, "denied") || !strings.Contains(c.Title, "group apac-sales") {
+		t.Errorf("alice × %s: %+v", apacDoc, c)
 	}
 	if len(got.Errors) > 0 {
 		t.Errorf("page errors: %v", got.Errors)

@@ -110,55 +110,34 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // View is one timeline entry.
 type View struct {
-	ID        string            `json:"id"`
-	Time      string            `json:"time"`
-	Service   string            `json:"service"`
-	Action    string            `json:"action"`
-	Person    string            `json:"person,omitempty"`
-	UserID    string            `json:"user_id,omitempty"`
-	Role      string            `json:"role,omitempty"`
-	Principal string            `json:"principal,omitempty"`
-	Resource  string            `json:"resource,omitempty"`
-	Allowed   bool              `json:"allowed"`
-	Error     string            `json:"error,omitempty"`
-	Message   string            `json:"message,omitempty"`
-	Decision  *callctx.Decision `json:"decision,omitempty"`
-	Chain     string            `json:"chain,omitempty"`
-	Issued    string            `json:"issued,omitempty"`
-	Claims    map[string]any    `json:"claims,omitempty"`
+	ID        string             `json:"id"`
+	Time      string             `json:"time"`
+	Service   string             `json:"service"`
+	Action    string             `json:"action"`
+	Person    string             `json:"person,omitempty"`
+	UserID    string             `json:"user_id,omitempty"`
+	Role      string             `json:"role,omitempty"`
+	Principal string             `json:"principal,omitempty"`
+	Resource  string             `json:"resource,omitempty"`
+	Allowed   bool               `json:"allowed"`
+	Error     string             `json:"error,omitempty"`
+	Message   string             `json:"message,omitempty"`
+	Decision  *callctx.Decision  `json:"decision,omitempty"`
+	Limits    []callctx.Decision `json:"limits,omitempty"`
+	Chain     string             `json:"chain,omitempty"`
+	Issued    string             `json:"issued,omitempty"`
+	Claims    map[string]any     `json:"claims,omitempty"`
 }
 
 // ViewOf summarizes an event for the console.
 func ViewOf(e *cloudtrail.Event) View {
-	r := &e.Record
+	r := &e.Summary
 	v := View{ID: r.EventID, Time: e.Time.Format(time.RFC3339Nano), Service: e.Service, Action: strings.TrimSuffix(r.EventSource, ".amazonaws.com") + ":" + r.EventName,
-		Person: e.Person, Allowed: r.ErrorCode == "", Error: r.ErrorCode, Message: r.ErrorMessage, Decision: e.Decision,
-		Chain: e.Chain, Issued: e.Issued, Claims: e.Claims}
-	if u := r.UserIdentity; u != nil {
-		v.Principal = u.ARN
-		if u.SessionContext != nil && u.SessionContext.SessionIssuer != nil {
-			v.Role = u.SessionContext.SessionIssuer.UserName
-		}
-		if u.OnBehalfOf != nil {
-			v.UserID = u.OnBehalfOf.UserID
-		}
-		if u.Type == "WebIdentityUser" {
-			v.Principal = u.PrincipalID
-		}
-	}
-	rp := r.RequestParameters
-	str := func(k string) string { s, _ := rp[k].(string); return s }
-	switch {
-	case str("bucketName") != "" && str("key") != "":
-		v.Resource = "s3://" + str("bucketName") + "/" + str("key")
-	case str("bucketName") != "":
-		v.Resource = "s3://" + str("bucketName") + "/" + str("prefix")
-	case str("target") != "":
-		v.Resource = str("target")
-	case str("roleArn") != "":
-		v.Resource = str("roleArn")
-	case str("clientId") != "":
-		v.Resource = str("clientId")
+		Person: e.Person, Allowed: r.ErrorCode == "" && e.Decision == nil, Error: r.ErrorCode, Message: r.ErrorMessage, Decision: e.Decision,
+		Limits: e.Limits, Chain: e.Chain, Issued: e.Issued, Claims: e.Claims, Principal: r.ARN, Role: r.Role, UserID: r.OnBehalfOf,
+		Resource: r.Resource}
+	if r.UserType == "WebIdentityUser" {
+		v.Principal = r.PrincipalID
 	}
 	return v
 }
@@ -205,8 +184,8 @@ func Chains(events []*cloudtrail.Event) []Chain {
 			c.Person = e.Person
 		}
 		v := ViewOf(e)
-		if kind, ok := hopKinds[e.Record.EventName]; ok && e.Service != "s3" && (e.Record.EventName != "AssumeRole" || e.Claims != nil) {
-			if e.Record.EventName == "AssumeRoleWithWebIdentity" {
+		if kind, ok := hopKinds[e.Summary.EventName]; ok && e.Service != "s3" && (e.Summary.EventName != "AssumeRole" || e.Claims != nil) {
+			if e.Summary.EventName == "AssumeRoleWithWebIdentity" {
 				c.IDToken = e.Claims
 				c.Hops = append(c.Hops, Hop{Kind: kind, Action: v.Action, Role: roleOf(e), Issued: e.Issued, OK: v.Allowed})
 			} else {
@@ -225,7 +204,7 @@ func Chains(events []*cloudtrail.Event) []Chain {
 
 // roleOf is the role whose session the exchange produced.
 func roleOf(e *cloudtrail.Event) string {
-	if s, _ := e.Record.RequestParameters["roleArn"].(string); s != "" {
+	if s := e.Summary.RoleArn; s != "" {
 		return s[strings.LastIndex(s, "/")+1:]
 	}
 	return ""
@@ -251,7 +230,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	fl.Flush()
 	seen := map[string]bool{}
 	for _, e := range backlog {
-		seen[e.Record.EventID] = true
+		seen[e.Summary.EventID] = true
 	}
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
@@ -262,7 +241,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		case <-h.stop:
 			return
 		case e := <-ch:
-			if seen[e.Record.EventID] {
+			if seen[e.Summary.EventID] {
 				continue
 			}
 			send(w, e)

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tipctl/tipctl/iampolicy"
 	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
@@ -140,12 +141,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		c.conv = seg[3]
 	}
-	if !p.Admin && !p.Allowed("qbusiness:"+op.name, resource, nil) {
+	x := iampolicy.Explanation{Decision: iampolicy.Allow}
+	if !p.Admin {
+		x = p.Explain("qbusiness:"+op.name, resource, nil)
+	}
+	if x.Decision != iampolicy.Allow {
+		callctx.Deny(r.Context(), callctx.IdentityPolicy(p, "qbusiness:"+op.name, resource, x))
 		fail(accessDenied("User: %s is not authorized to perform: qbusiness:%s on resource: %s", p.Arn, op.name, resource))
 		return
 	}
 	if op.identityAware {
 		if _, ok := PersonOf(p); !ok {
+			callctx.Deny(r.Context(), callctx.Decision{Kind: KindIdentityAware, Action: "qbusiness:" + op.name, Resource: resource,
+				Reason: p.Arn + " carries no Identity Center user; " + op.name + " answers only identity-enhanced sessions"})
 			fail(accessDenied("%s needs identity-aware AWS SigV4 credentials for the IAM Identity Center user the call is made for; %s is not an identity-enhanced session. Call with credentials from sts:AssumeRole with an IdentityCenter provided context.", op.name, p.Arn))
 			return
 		}
@@ -257,6 +265,9 @@ func (h *Handler) chatSync(c *call) (any, *awsproto.Error) {
 	}
 	pr, _ := PersonOf(c.p)
 	cv, user, sys, err := h.State.Chat(c.app, pr, conv, *in.UserMessage)
+	if d, ok := c.app.aclLimit(pr); ok && err == nil {
+		callctx.Limit(c.r.Context(), d)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, notFound("CONVERSATION", conv, "The conversation %s doesn't exist.", conv)

@@ -278,7 +278,7 @@ func TestIdentityAwareCredentialsRequired(t *testing.T) {
 	}
 	denials := 0
 	for _, ev := range sb.Trail.Events() {
-		if ev.Record.EventSource == "qbusiness.amazonaws.com" && ev.Record.EventName == "ChatSync" && ev.Record.ErrorCode == "AccessDeniedException" {
+		if ev.Summary.EventSource == "qbusiness.amazonaws.com" && ev.Summary.EventName == "ChatSync" && ev.Summary.ErrorCode == "AccessDeniedException" {
 			denials++
 		}
 	}

@@ -146,11 +146,13 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if account != s.State.AccountID || account != p.AccountID {
-		fail(accessDenied("%s is not authorized to use QuickSight in account %s", p.Arn, account))
+		fail(deny(r.Context(), KindAccount, "account/"+account, p.AccountID, "the caller belongs to account "+p.AccountID+" and the QuickSight account is "+s.State.AccountID,
+			accessDenied("%s is not authorized to use QuickSight in account %s", p.Arn, account)))
 		return
 	}
 	if p.Context != nil && !identityAware[rt.op] {
-		fail(accessDenied("identity-enhanced credentials can call only StartDashboardSnapshotJob, DescribeDashboardSnapshotJob and DescribeDashboardSnapshotJobResult; call %s with ordinary IAM credentials", rt.op))
+		fail(deny(r.Context(), KindIdentityAware, r.URL.Path, "", "QuickSight accepts identity-enhanced credentials only for the snapshot job operations, not for "+rt.op,
+			accessDenied("identity-enhanced credentials can call only StartDashboardSnapshotJob, DescribeDashboardSnapshotJob and DescribeDashboardSnapshotJobResult; call %s with ordinary IAM credentials", rt.op)))
 		return
 	}
 	if !writeOps[rt.op] {
@@ -172,7 +174,7 @@ func ok(body map[string]any) *reply { return &reply{status: http.StatusOK, body:
 func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
 func (s *Service) authorize(c *call, action, resource string) *awsproto.Error {
-	if !c.p.Allowed("quicksight:"+action, resource, nil) {
+	if !c.explainIAM("quicksight:"+action, resource) {
 		return accessDenied("User: %s is not authorized to perform: quicksight:%s on resource: %s", c.p.Arn, action, resource)
 	}
 	return nil
@@ -637,23 +639,28 @@ func (s *Service) viewer(c *call) (*User, *awsproto.Error) {
 		return nil, nil
 	}
 	if !ctx.ExpiresAt.IsZero() && !s.Env.Now().Before(ctx.ExpiresAt) {
-		return nil, accessDenied("the identity context of these credentials has expired")
+		return nil, deny(c.r.Context(), KindIdentity, ctx.QuickSightUserArn, "", "the identity context expired at "+ctx.ExpiresAt.UTC().Format(time.RFC3339),
+			accessDenied("the identity context of these credentials has expired"))
 	}
 	var u *User
 	switch ctx.Provider {
 	case auth.QuickSightProvider:
 		if u = s.State.UserByArn(ctx.QuickSightUserArn); u == nil {
-			return nil, accessDenied("the QuickSight user %s these credentials carry does not exist", ctx.QuickSightUserArn)
+			return nil, deny(c.r.Context(), KindIdentity, ctx.QuickSightUserArn, "", "the identity context names a QuickSight user that does not exist",
+				accessDenied("the QuickSight user %s these credentials carry does not exist", ctx.QuickSightUserArn))
 		}
 	case auth.IdentityCenterProvider:
 		if u = s.State.UserForEmail(ctx.Email); u == nil {
-			return nil, accessDenied("the Identity Center user %s is not registered in QuickSight account %s", ctx.UserName, s.State.AccountID)
+			return nil, deny(c.r.Context(), KindIdentity, ctx.UserName, "", "no QuickSight user of account "+s.State.AccountID+" has the email "+ctx.Email+" of Identity Center user "+ctx.UserName,
+				accessDenied("the Identity Center user %s is not registered in QuickSight account %s", ctx.UserName, s.State.AccountID))
 		}
 	default:
-		return nil, accessDenied("QuickSight does not accept identity contexts from %s", ctx.Provider)
+		return nil, deny(c.r.Context(), KindIdentity, "", ctx.Provider, "QuickSight does not accept identity contexts from "+ctx.Provider,
+			accessDenied("QuickSight does not accept identity contexts from %s", ctx.Provider))
 	}
 	if u.Inactive {
-		return nil, accessDenied("QuickSight user %s is inactive", u.UserName)
+		return nil, deny(c.r.Context(), KindIdentity, u.Arn, "", "QuickSight user "+u.UserName+" is inactive",
+			accessDenied("QuickSight user %s is inactive", u.UserName))
 	}
 	return u, nil
 }
@@ -689,7 +696,8 @@ func (s *Service) startSnapshotJob(c *call) (*reply, *awsproto.Error) {
 			return nil, invalid("UserConfiguration must be left out when you call with identity-enhanced credentials: the job runs as the QuickSight user %s they carry", user.UserName)
 		}
 		if !d.CanView(user) {
-			return nil, accessDenied("QuickSight user %s has no access to dashboard %s", user.UserName, d.ID)
+			return nil, deny(c.r.Context(), KindDashboardPermissions, d.Arn, d.Arn, viewersReason(d, user),
+				accessDenied("QuickSight user %s has no access to dashboard %s", user.UserName, d.ID))
 		}
 	} else {
 		if req.UserConfiguration == nil {
@@ -724,11 +732,14 @@ func (s *Service) job(c *call, action string) (JobView, *awsproto.Error) {
 	}
 	switch {
 	case v.User == nil && user != nil:
-		return JobView{}, accessDenied("snapshot job %s was started for an anonymous user, not for QuickSight user %s", id, user.UserName)
+		return JobView{}, deny(c.r.Context(), KindJobOwner, v.Arn, "", "the job was started for an anonymous user; only ordinary IAM credentials may read it",
+			accessDenied("snapshot job %s was started for an anonymous user, not for QuickSight user %s", id, user.UserName))
 	case v.User != nil && user == nil:
-		return JobView{}, accessDenied("snapshot job %s was started by QuickSight user %s; describe it with that user's identity-enhanced credentials", id, v.User.UserName)
+		return JobView{}, deny(c.r.Context(), KindJobOwner, v.Arn, "", "the job belongs to QuickSight user "+v.User.UserName+"; only that user's identity-enhanced credentials may read it",
+			accessDenied("snapshot job %s was started by QuickSight user %s; describe it with that user's identity-enhanced credentials", id, v.User.UserName))
 	case v.User != nil && v.User.Arn != user.Arn:
-		return JobView{}, accessDenied("snapshot job %s was started by another user", id)
+		return JobView{}, deny(c.r.Context(), KindJobOwner, v.Arn, "", "the job belongs to QuickSight user "+v.User.UserName+", not to "+user.UserName,
+			accessDenied("snapshot job %s was started by another user", id))
 	}
 	return v, nil
 }

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/sqlengine"
 )
@@ -78,6 +80,16 @@ func (d *Database) tables(schema string) []string {
 type Outcome struct {
 	Result  *sqlengine.Result // nil for statements without a result set
 	Changed int64
+	// Limits say which row-level security shaped the result.
+	Limits []callctx.Decision
+}
+
+// wordsFor are the session words a statement of u sees. USER is
+// current_user (a reserved word in Redshift; the statements that name a
+// user, CREATE USER and the like, never reach the engine).
+func wordsFor(u User) map[string]string {
+	return map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name),
+		"user": sqlengine.QuoteString(u.Name)}
 }
 
 // maxHistory bounds sys_query_history.
@@ -132,10 +144,7 @@ func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params
 	if err != nil {
 		return nil, err
 	}
-	// USER is current_user (a reserved word in Redshift; the statements
-	// that name a user, CREATE USER and the like, never reach the engine).
-	words := map[string]string{"current_user": sqlengine.QuoteString(u.Name), "session_user": sqlengine.QuoteString(u.Name),
-		"user": sqlengine.QuoteString(u.Name)}
+	words := wordsFor(u)
 	var args []any
 	for _, t := range st {
 		if t.Kind == sqlengine.Param {
@@ -150,7 +159,9 @@ func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params
 	switch {
 	case isSecurityStatement(st):
 		if !u.Super {
-			return nil, errf("ERROR: permission denied: only a superuser or sys:secadmin may run %s", strings.ToUpper(st[0].Text+" "+st[1].Text))
+			what := strings.ToUpper(st[0].Text + " " + st[1].Text)
+			return nil, refuse(fmt.Sprintf("ERROR: permission denied: only a superuser or sys:secadmin may run %s", what), what, "database "+d.Name, u,
+				"database user "+u.Name+" is not a superuser and does not hold sys:secadmin")
 		}
 		return &Outcome{}, d.sec.apply(st, d)
 	}
@@ -164,7 +175,8 @@ func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params
 		return d.copy(ctx, u, c)
 	case c.accept("create", "schema"):
 		if !u.Super {
-			return nil, errf("ERROR: permission denied for database %s", d.Name)
+			return nil, refuse("ERROR: permission denied for database "+d.Name, "CREATE", "database "+d.Name, u,
+				"database user "+u.Name+" has no CREATE privilege on database "+d.Name)
 		}
 		c.accept("if", "not", "exists")
 		n, err := c.name()
@@ -178,10 +190,13 @@ func (d *Database) run(ctx context.Context, u User, st []sqlengine.Token, params
 		return d.query(ctx, u, st, words, args)
 	case sqlengine.Write, sqlengine.Define:
 		if !u.Super {
+			kind := strings.ToUpper(st[0].Text)
 			if t := d.firstTable(st); t != "" {
-				return nil, errf("ERROR: permission denied for relation %s", t)
+				return nil, refuse("ERROR: permission denied for relation "+t, kind, t, u,
+					"database user "+u.Name+" may only read: the sandbox grants "+kind+" on tables to superusers only")
 			}
-			return nil, errf("ERROR: permission denied for schema public")
+			return nil, refuse("ERROR: permission denied for schema public", kind, "schema public", u,
+				"database user "+u.Name+" has no CREATE privilege on schema public")
 		}
 		return d.admin(ctx, st, words, args)
 	}
@@ -311,7 +326,8 @@ func (d *Database) copy(ctx context.Context, u User, c *cursor) (*Outcome, error
 	}
 	schema, name, _ := strings.Cut(table, ".")
 	if !u.Super {
-		return nil, errf("ERROR: permission denied for relation %s", name)
+		return nil, refuse("ERROR: permission denied for relation "+name, "COPY", table, u,
+			"database user "+u.Name+" has no INSERT privilege on "+table+" (COPY loads as the table's owner or a superuser)")
 	}
 	t, ok := d.store.Table(ctx, schema, name)
 	if !ok {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/awsproto/json11"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/sqlengine"
 )
@@ -220,6 +221,14 @@ func (h *Handler) describe(c *json11.Call) (any, *awsproto.Error) {
 		return nil, e
 	}
 	sn := st.Snapshot()
+	for _, sub := range sn.Subs {
+		if sub.decision != nil {
+			// The statement was refused inside the database: the call
+			// that reports it carries what decided.
+			callctx.Deny(c.Ctx, *sub.decision)
+			break
+		}
+	}
 	out := map[string]any{"Id": st.ID, "Status": sn.Status, "CreatedAt": epoch(st.CreatedAt), "UpdatedAt": epoch(sn.UpdatedAt),
 		"Database": st.Database, "WorkgroupName": st.Workgroup, "HasResultSet": sn.HasResult, "ResultRows": sn.ResultRows,
 		"ResultFormat": st.Format, "Duration": durationNanos(st, sn), "RedshiftPid": 1073815000 + int64(len(st.ID)), "ResultSize": -1}
@@ -291,8 +300,14 @@ func (h *Handler) result(v2 bool) json11.Operation {
 			return nil, json11.Validation("Query does not have result. For a batch statement, ask for the result of a sub-statement (%s:N).", st.ID)
 		}
 		st.mu.Lock()
-		status, res := sub.status, sub.result
+		status, res, decision, limits := sub.status, sub.result, sub.decision, sub.limits
 		st.mu.Unlock()
+		if decision != nil {
+			callctx.Deny(c.Ctx, *decision)
+		}
+		for _, l := range limits {
+			callctx.Limit(c.Ctx, l)
+		}
 		if status != "FINISHED" || res == nil {
 			return nil, json11.Validation("Query does not have result. Please check query status with DescribeStatement.")
 		}

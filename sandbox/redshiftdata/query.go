@@ -2,6 +2,9 @@ package redshiftdata
 
 import (
 	"context"
+	"strings"
+
+	"github.com/tipctl/tipctl/sandbox/callctx"
 
 	"github.com/tipctl/tipctl/sandbox/sqlengine"
 )
@@ -22,7 +25,8 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 	}
 	var views []sqlengine.View
 	var extras []sqlengine.Extra
-	denied := ""
+	var denied error
+	var limits []callctx.Decision
 	for _, schema := range d.store.Schemas() {
 		tables, err := d.store.Tables(ctx, schema)
 		if err != nil {
@@ -32,17 +36,23 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 			if !names[t.Name] {
 				continue
 			}
-			a := d.sec.access(u, schema+"."+t.Name, words)
+			table := schema + "." + t.Name
+			a := d.sec.access(u, table, words)
 			if !a.ok {
-				denied = t.Name
+				denied = refuse("ERROR: permission denied for relation "+t.Name, "SELECT", table, u, noSelect(u, table, a))
 				continue
+			}
+			if a.rls {
+				limits = append(limits, callctx.Decision{Kind: KindRLS, Action: "SELECT", Resource: table, Policy: strings.Join(a.policies, ","),
+					Reason: rowsReason(u, table, a)})
 			}
 			v := sqlengine.View{Table: t, Filter: a.filter}
 			for _, c := range t.Columns {
 				if a.cols == nil || a.cols[c.Name] {
 					v.Columns = append(v.Columns, c)
 				} else if names[c.Name] {
-					return nil, errf("ERROR: permission denied for relation %s", t.Name)
+					return nil, refuse("ERROR: permission denied for relation "+t.Name, "SELECT", table+"."+c.Name, u,
+						who(u, a)+" may read only some columns of "+table+" (SELECT granted to "+strings.Join(a.via, ", ")+"), not "+c.Name)
 				}
 			}
 			views = append(views, v)
@@ -51,14 +61,20 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 			if !names[vw.name] {
 				continue
 			}
-			a := d.sec.access(u, schema+"."+vw.name, words)
+			view := schema + "." + vw.name
+			a := d.sec.access(u, view, words)
 			if !a.ok {
-				denied = vw.name
+				denied = refuse("ERROR: permission denied for relation "+vw.name, "SELECT", view, u, noSelect(u, view, a))
 				continue
+			}
+			if a.rls {
+				limits = append(limits, callctx.Decision{Kind: KindRLS, Action: "SELECT", Resource: view, Policy: strings.Join(a.policies, ","),
+					Reason: rowsReason(u, view, a)})
 			}
 			for _, c := range vw.cols {
 				if a.cols != nil && !a.cols[c.Name] && names[c.Name] {
-					return nil, errf("ERROR: permission denied for relation %s", vw.name)
+					return nil, refuse("ERROR: permission denied for relation "+vw.name, "SELECT", view+"."+c.Name, u,
+						who(u, a)+" may read only some columns of "+view+" (SELECT granted to "+strings.Join(a.via, ", ")+"), not "+c.Name)
 				}
 			}
 			x, err := d.viewExtra(ctx, u, vw, a, words, 0)
@@ -68,8 +84,8 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 			extras = append(extras, x)
 		}
 	}
-	if denied != "" {
-		return nil, errf("ERROR: permission denied for relation %s", denied)
+	if denied != nil {
+		return nil, denied
 	}
 	if names["sys_query_history"] {
 		extras = append(extras, d.historyFor(u))
@@ -78,7 +94,7 @@ func (d *Database) query(ctx context.Context, u User, st []sqlengine.Token, word
 	if err != nil {
 		return nil, err
 	}
-	return &Outcome{Result: res}, nil
+	return &Outcome{Result: res, Limits: limits}, nil
 }
 
 var historyColumns = []sqlengine.Column{

@@ -108,32 +108,66 @@ func (s *Security) Roles(u User) []string {
 
 // access is what u may read of table: ok is false without SELECT; cols nil
 // means every column; filter is the row predicate ("" for all rows, "0"
-// for none).
+// for none). The other fields say why, for the audit log and the console.
 type access struct {
 	ok     bool
 	cols   map[string]bool
 	filter string
+	// via are the grantees whose SELECT privilege applied ("AWSIDC:emea-sales", "PUBLIC", ...).
+	via []string
+	// keys are the grantees that counted for u.
+	keys []string
+	rowSecurity
+}
+
+// rowSecurity is what a table's row-level security decided for a user:
+// rls is true when it applied; policies are the policies combined (with
+// conj, AND or OR); ignoredBy is the grantee whose IGNORE RLS exempted the
+// user.
+type rowSecurity struct {
+	rls       bool
+	policies  []string
+	conj      string
+	ignoredBy string
+}
+
+// granteeName prints a grantee key as Redshift names it.
+func granteeName(k string) string {
+	if k == public {
+		return "PUBLIC"
+	}
+	return k[2:]
+}
+
+func names(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = granteeName(k)
+	}
+	return out
 }
 
 func (s *Security) access(u User, table string, words map[string]string) access {
 	if u.Super {
-		return access{ok: true}
+		return access{ok: true, via: []string{"superuser " + u.Name}}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	keys := s.keys(u)
-	a := access{}
+	a := access{keys: names(keys)}
 	all := false
 	schema, _, _ := strings.Cut(table, ".")
 	for _, k := range keys {
 		if p := s.scoped[schema][k]; p != nil && p.sel {
 			a.ok, all = true, true
+			a.via = append(a.via, granteeName(k)+" (on all tables in schema "+schema+")")
 		}
 		p := s.privs[table][k]
 		if p == nil || !p.sel {
 			continue
 		}
 		a.ok = true
+		a.via = append(a.via, granteeName(k))
 		if p.cols == nil {
 			all = true
 			continue
@@ -149,7 +183,7 @@ func (s *Security) access(u User, table string, words map[string]string) access 
 		a.cols = nil
 	}
 	if a.ok {
-		a.filter = s.rowFilterLocked(keys, table, words)
+		a.filter, a.rowSecurity = s.rowsLocked(keys, table, words)
 	}
 	return a
 }
@@ -163,19 +197,23 @@ func (s *Security) rowFilter(u User, table string, words map[string]string) stri
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.rowFilterLocked(s.keys(u), table, words)
+	f, _ := s.rowsLocked(s.keys(u), table, words)
+	return f
 }
 
-func (s *Security) rowFilterLocked(keys []string, table string, words map[string]string) string {
+// rowsLocked returns the row predicate for the grantees keys on table and
+// what decided it.
+func (s *Security) rowsLocked(keys []string, table string, words map[string]string) (string, rowSecurity) {
 	ts := s.tables[table]
 	if ts == nil || !ts.rlsOn {
-		return ""
+		return "", rowSecurity{}
 	}
 	for _, k := range keys {
 		if s.ignore[k] {
-			return ""
+			return "", rowSecurity{ignoredBy: granteeName(k)}
 		}
 	}
+	rs := rowSecurity{rls: true}
 	// Every policy attached to the user, to PUBLIC or to one of their
 	// roles applies; they combine with the table's conjunction type. With
 	// RLS on and no policy for the user, no row is visible.
@@ -188,18 +226,19 @@ func (s *Security) rowFilterLocked(keys []string, table string, words map[string
 		}
 	}
 	if len(set) == 0 {
-		return "0"
+		return "0", rs
 	}
-	names := make([]string, 0, len(set))
+	pnames := make([]string, 0, len(set))
 	for n := range set {
-		names = append(names, n)
+		pnames = append(pnames, n)
 	}
-	sort.Strings(names)
-	parts := make([]string, 0, len(names))
-	for _, n := range names {
+	sort.Strings(pnames)
+	rs.policies = pnames
+	parts := make([]string, 0, len(pnames))
+	for _, n := range pnames {
 		pred, _, err := sqlengine.Redshift(s.policies[n].pred)
 		if err != nil { // checked when the policy was created
-			return "0"
+			return "0", rs
 		}
 		text, _ := sqlengine.Render(pred, words)
 		parts = append(parts, "("+text+")")
@@ -208,5 +247,6 @@ func (s *Security) rowFilterLocked(keys []string, table string, words map[string
 	if ts.or {
 		op = " OR "
 	}
-	return strings.Join(parts, op)
+	rs.conj = strings.TrimSpace(op)
+	return strings.Join(parts, op), rs
 }

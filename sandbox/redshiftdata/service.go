@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tipctl/tipctl/sandbox/auth"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/sqlengine"
 	"github.com/tipctl/tipctl/sandbox/world"
@@ -120,6 +121,9 @@ func NewService(e *env.Env) (*Service, error) {
 	return s, nil
 }
 
+// Workgroups lists the workgroups in world order.
+func (s *Service) Workgroups() []*Workgroup { return s.ordered }
+
 // Workgroup finds a workgroup by name or alias.
 func (s *Service) Workgroup(name string) (*Workgroup, bool) {
 	wg, ok := s.workgroups[name]
@@ -194,6 +198,10 @@ type Sub struct {
 	changed   int64
 	queryID   int64
 	hasResult bool
+	// decision is what refused the statement; limits are the row-level
+	// security that shaped its result.
+	decision *callctx.Decision
+	limits   []callctx.Decision
 }
 
 // Snapshot is a consistent copy of a statement's state.
@@ -292,10 +300,10 @@ func (s *Service) run(ctx context.Context, st *Statement) {
 		case ctx.Err() != nil:
 			sub.status, st.status, st.updatedAt = "ABORTED", "ABORTED", now
 		case err != nil:
-			sub.status, sub.errMsg = "FAILED", err.Error()
+			sub.status, sub.errMsg, sub.decision = "FAILED", err.Error(), decisionOf(err)
 			st.status, st.errMsg, st.updatedAt = "FAILED", err.Error(), now
 		default:
-			sub.status, sub.result, sub.changed, sub.hasResult = "FINISHED", out.Result, out.Changed, out.Result != nil
+			sub.status, sub.result, sub.changed, sub.hasResult, sub.limits = "FINISHED", out.Result, out.Changed, out.Result != nil, out.Limits
 		}
 		done := sub.status != "FINISHED"
 		st.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"github.com/tipctl/tipctl/internal/lazyre"
 	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
+	"github.com/tipctl/tipctl/sandbox/callctx"
 	"github.com/tipctl/tipctl/sandbox/env"
 	"github.com/tipctl/tipctl/sandbox/iam"
 	"github.com/tipctl/tipctl/sandbox/jwtverify"
@@ -88,6 +89,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(awsproto.Errorf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s",
 			awsproto.Truncate(action, 64), awsproto.Truncate(v, 32)))
 		return
+	}
+	if knownAction(action) {
+		callctx.SetOperation(r.Context(), action)
 	}
 	now := s.env.Now()
 	var result any
@@ -686,4 +690,18 @@ func (s *Service) getCallerIdentity(r *http.Request, body []byte) (any, *awsprot
 		return nil, e
 	}
 	return callerIdentityResult{UserId: p.UserID, Account: p.AccountID, Arn: p.Arn}, nil
+}
+
+// knownAction reports an action name safe to record as is (the recorder
+// names any other from the request, cleaned).
+func knownAction(a string) bool {
+	if len(a) == 0 || len(a) > 64 {
+		return false
+	}
+	for _, c := range a {
+		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
 }

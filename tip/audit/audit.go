@@ -206,11 +206,32 @@ func base(rec *record) Entry {
 		Allowed: rec.ErrorCode == "", Error: rec.ErrorCode, Resource: resource(rec), Layout: "iam"}
 	if rec.ErrorCode != "" {
 		e.Reason = rec.ErrorMessage
-		if d, ok := rec.AdditionalEventData["tipctlDecision"].(map[string]any); ok {
-			if s, _ := d["reason"].(string); s != "" {
-				e.Reason = s
+	}
+	// The tipctl sandbox records what decided a refusal (a call refused
+	// with an error, or a job refused after the call that started it, such
+	// as a Redshift statement, reported on a call that succeeded) and the
+	// data-level limits of allowed calls (row-level security, document ACLs).
+	if d, ok := rec.AdditionalEventData["tipctlDecision"].(map[string]any); ok {
+		e.Allowed = false
+		if s, _ := d["reason"].(string); s != "" {
+			e.Reason = s
+		}
+		if k, _ := d["kind"].(string); e.Error == "" {
+			e.Error = k
+		}
+		if r, _ := d["resource"].(string); e.Resource == "" {
+			e.Resource = r
+		}
+	} else if ls, ok := rec.AdditionalEventData["tipctlLimits"].([]any); ok && e.Allowed {
+		var parts []string
+		for _, l := range ls {
+			if m, ok := l.(map[string]any); ok {
+				if s, _ := m["reason"].(string); s != "" {
+					parts = append(parts, s)
+				}
 			}
 		}
+		e.Reason = strings.Join(parts, "; ")
 	}
 	if sc := u.SessionContext; sc != nil && sc.SessionIssuer != nil {
 		e.Role = sc.SessionIssuer.UserName

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tipctl/tipctl/tip/audit"
@@ -48,6 +49,18 @@ func TestBothLayouts(t *testing.T) {
 	if e.UserID != "u-9" || e.Role != "tip-enhanced" || e.Allowed || e.Resource != "s3://b/apac/x.csv" ||
 		e.Reason != "no statement allows it" || e.Action != "s3:GetObject" || e.Layout != "identity-enhanced" {
 		t.Fatalf("enhanced %+v", e)
+	}
+	// A Redshift statement refused inside the database is reported on a
+	// DescribeStatement that succeeded; row-level security on a result.
+	r, _ := audit.Parse(`{"eventName":"DescribeStatement","eventSource":"redshift-data.amazonaws.com","userIdentity":{"type":"AssumedRole"},
+ "additionalEventData":{"tipctlDecision":{"kind":"redshift-privilege","resource":"public.sales_data","reason":"no SELECT privilege on public.sales_data"}}}`)
+	if r.Allowed || r.Error != "redshift-privilege" || r.Resource != "public.sales_data" || !strings.Contains(r.Reason, "no SELECT") {
+		t.Fatalf("refused statement %+v", r)
+	}
+	g, _ := audit.Parse(`{"eventName":"GetStatementResult","eventSource":"redshift-data.amazonaws.com","userIdentity":{"type":"AssumedRole"},
+ "additionalEventData":{"tipctlLimits":[{"kind":"redshift-rls","reason":"kept the rows of policy eu_region_filter"}]}}`)
+	if !g.Allowed || g.Reason != "kept the rows of policy eu_region_filter" {
+		t.Fatalf("limited result %+v", g)
 	}
 	if _, err := audit.Parse("{"); err == nil {
 		t.Fatal("a broken record parsed")

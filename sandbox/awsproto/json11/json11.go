@@ -105,6 +105,7 @@ func (a *API) serve(r *http.Request) (any, *awsproto.Error) {
 			"the sandbox's %s has no operation %q (X-Amz-Target must be %s<Operation>)", a.Name, awsproto.Truncate(target, 100), a.TargetPrefix)
 	}
 	a.Stats.Inc(a.Service + ":" + op)
+	callctx.SetOperation(r.Context(), op)
 	body, e := awsproto.ReadBody(r, awsproto.MaxAPIBody)
 	if e != nil {
 		return nil, e

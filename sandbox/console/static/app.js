@@ -11,6 +11,16 @@
   };
   const short = (t) => (t ? t.replace("T", " ").replace(/\.\d+Z$|Z$/, "") : "");
 
+  // why: what decided a refusal, and the data-level limits (row-level
+  // security, document ACLs) that shaped an allowed call's result.
+  const why = (v) => {
+    const parts = [];
+    if (v.decision) parts.push(v.decision.kind + ": " + v.decision.reason);
+    else if (!v.allowed) parts.push(v.message || v.error || "");
+    for (const l of v.limits || []) parts.push(l.kind + ": " + l.reason);
+    return parts.join(" · ");
+  };
+
   // Timeline over Server-Sent Events.
   const tbody = document.querySelector("#timeline tbody");
   const status = document.getElementById("status");
@@ -18,9 +28,8 @@
     const tr = el("tr", "call " + (v.allowed ? "allowed" : "denied"));
     tr.dataset.person = v.person || "";
     tr.dataset.action = v.action;
-    const why = v.allowed ? "" : (v.decision ? v.decision.kind + ": " + v.decision.reason : v.message || v.error);
     [short(v.time), v.person || v.user_id || "-", v.role || "-", v.action, v.resource || "-",
-      v.allowed ? "allowed" : "DENIED " + (v.error || ""), why].forEach((c) => tr.appendChild(el("td", "", c)));
+      v.allowed ? (v.limits ? "allowed, limited" : "allowed") : "DENIED " + (v.error || ""), why(v)].forEach((c) => tr.appendChild(el("td", "", c)));
     tbody.insertBefore(tr, tbody.firstChild);
     while (tbody.rows.length > 500) tbody.deleteRow(tbody.rows.length - 1);
   }
@@ -68,7 +77,7 @@
       const ul = el("ul", "calls");
       for (const v of c.calls) {
         const li = el("li", v.allowed ? "allowed" : "denied",
-          v.action + " " + (v.resource || "") + (v.allowed ? "  allowed" : "  DENIED " + (v.error || "") + (v.decision ? " — " + v.decision.reason : "")));
+          v.action + " " + (v.resource || "") + (v.allowed ? "  allowed" : "  DENIED " + (v.error || "")) + (why(v) ? " — " + why(v) : ""));
         li.dataset.action = v.action;
         ul.appendChild(li);
       }
@@ -100,7 +109,8 @@
       const tr = el("tr");
       tr.appendChild(el("th", "", row.person));
       row.cells.forEach((cell, i) => {
-        const td = el("td", "cell " + (cell.allowed ? "allowed" : "denied"), cell.allowed ? "✔ " + cell.via : "✘");
+        const td = el("td", "cell " + (cell.allowed ? "allowed" : "denied"),
+          cell.allowed ? "✔ " + (cell.label || cell.via) : "✘" + (cell.label ? " " + cell.label : ""));
         td.dataset.person = row.person;
         td.dataset.resource = w.matrix.resources[i];
         td.title = cell.via || "";

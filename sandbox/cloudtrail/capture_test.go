@@ -1,0 +1,104 @@
+package cloudtrail
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A stalled builder never lets the waiting calls grow past maxPending: the
+// call that finds the queue full builds the backlog itself, in order.
+func TestPendingIsBounded(t *testing.T) {
+	r := New(Options{Size: 2 * maxPending, Account: "123456789012", Region: "us-east-1"})
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
+	r.pmu.Lock()
+	r.building = true // as if a builder were running but not scheduled
+	r.pmu.Unlock()
+	for i := 0; i < maxPending; i++ {
+		r.Serve("example", h, httptest.NewRecorder(), httptest.NewRequest("GET", "/op"+strconv.Itoa(i), nil))
+	}
+	r.pmu.Lock()
+	n := len(r.pending)
+	r.pmu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d calls wait; the call that filled the queue should have built them", n)
+	}
+	r.mu.Lock()
+	count := r.count
+	r.mu.Unlock()
+	evs := r.Events()
+	if count != maxPending || evs[0].Summary.EventName != "GET /op"+strconv.Itoa(maxPending-1) {
+		t.Fatalf("%d events, newest %q", count, evs[0].Summary.EventName)
+	}
+}
+
+// Every call that has returned is in Events, in the order the calls ended,
+// however many run at once.
+func TestEventsSeeEveryReturnedCall(t *testing.T) {
+	r := New(Options{Size: 5000, Account: "123456789012", Region: "us-east-1"})
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 250; i++ {
+				r.Serve("example", h, httptest.NewRecorder(), httptest.NewRequest("GET", "/op", nil))
+			}
+		}()
+	}
+	wg.Wait()
+	evs := r.Events()
+	if len(evs) != 2000 {
+		t.Fatalf("%d events after 2000 calls returned", len(evs))
+	}
+	for i := 1; i < len(evs); i++ {
+		if evs[i].seq >= evs[i-1].seq {
+			t.Fatalf("events out of order at %d", i)
+		}
+	}
+}
+
+// An event built when it is read is the event built at once: the same
+// record from the same call.
+func TestLazyAndEagerEventsAreIdentical(t *testing.T) {
+	fixed := func() time.Time { return time.Date(2026, 12, 5, 23, 0, 0, 0, time.UTC) }
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.Header().Set("X-Amzn-Requestid", "req-1")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = w.Write([]byte(`{"Status":"ok","Token":"s3cr3t","Items":[{"Name":"a"}]}`))
+	})
+	call := func(r *Recorder) {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(`{"Name":"x","Password":"hunter2","Nested":{"ClientSecret":"y"}}`))
+		req.Header.Set("X-Amz-Target", "Example.CreateThing")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		r.Serve("example", h, httptest.NewRecorder(), req)
+	}
+	lazy := New(Options{Size: 10, Account: "123456789012", Region: "us-east-1", Now: fixed})
+	eager := New(Options{Size: 10, Account: "123456789012", Region: "us-east-1", Now: fixed})
+	_, cancel := eager.Subscribe()
+	defer cancel()
+	call(lazy)
+	call(eager)
+	lazy.Flush()
+	lazy.mu.Lock()
+	unbuilt := lazy.ring[0].unbuilt != nil
+	lazy.mu.Unlock()
+	if !unbuilt {
+		t.Fatal("the unobserved recorder built the event at once")
+	}
+	a, b := lazy.Events()[0], eager.Events()[0]
+	norm := func(e *Event) string { return strings.Replace(string(e.JSON()), e.Summary.EventID, "ID", 1) }
+	if norm(a) != norm(b) || a.Summary.EventName != "CreateThing" {
+		t.Fatalf("lazy  %s\neager %s", norm(a), norm(b))
+	}
+	if strings.Contains(norm(a), "hunter2") || strings.Contains(norm(a), "s3cr3t") {
+		t.Fatalf("a secret reached the record: %s", norm(a))
+	}
+}
