@@ -181,10 +181,13 @@ func run(d time.Duration, conc int, bin string, noMoto bool, jsonOut string) err
 	return nil
 }
 
-func pooled(conc int) *http.Client {
+// pooled is the load's HTTP client, with request bodies the SDK cannot
+// lose a reply to (awsconf.SafeBodies): without it, a busy machine loses
+// replies and single-use assertions.
+func pooled(conc int) aws.HTTPClient {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = conc * 2
-	return &http.Client{Transport: tr}
+	return awsconf.SafeBodies(&http.Client{Transport: tr})
 }
 
 func password(ctx context.Context, endpoint string) (string, error) {
