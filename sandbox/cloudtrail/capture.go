@@ -32,11 +32,19 @@ type capture struct {
 	// builder reached the call (in order), so that building later gives
 	// the same event.
 	callerLin *lineage
+	// issued and chain are what learn found (in call order): the access
+	// key id the call returned and the TIP chain it belongs to.
+	issued, chain string
 }
 
 // lazyMaxBody bounds the bodies a capture may keep while it waits, unbuilt,
 // in the ring.
 const lazyMaxBody = 2048
+
+// lazyMaxIssuing is lazyMaxBody for calls that issue credentials or tokens
+// (their replies kept without secrets, see stripSecrets): an AssumeRole
+// with ProvidedContexts carries a signed identity context.
+const lazyMaxIssuing = 4096
 
 // maxPending bounds the calls waiting to be built. When it is reached the
 // request that finds it full builds the backlog itself: recording slows
@@ -87,12 +95,13 @@ func (r *Recorder) builder() {
 	}
 }
 
-// drain takes every pending capture, in order. Calls that issue
-// credentials or tokens are built at once: the lineage of what they issued
-// must be known before later calls are built. So is every call while
-// someone watches events live. Any other call waits in the ring as its
-// capture and is built only when the events are read (Events, LookupEvents,
-// the console): a sandbox nobody audits pays only for the capture.
+// drain takes every pending capture, in order, and learns from each what
+// later calls depend on (the lineage of credentials and tokens it issued,
+// see learn). Every call then waits in the ring as its capture and is
+// built only when the events are read (Events, LookupEvents, the console):
+// a sandbox nobody audits pays only for the capture. Calls are built at
+// once while someone watches events live, and when their bodies are too
+// large to keep.
 func (r *Recorder) drain() {
 	r.buildMu.Lock()
 	defer r.buildMu.Unlock()
@@ -109,7 +118,13 @@ func (r *Recorder) drain() {
 		if p := c.snap.Principal; p != nil {
 			c.callerLin = r.lineageOf(p.AccessKeyID)
 		}
-		if eager || c.issues() || len(c.reqBody)+len(c.respBody) > lazyMaxBody {
+		r.learn(c)
+		limit := lazyMaxBody
+		if c.issues() {
+			c.respBody = stripSecrets(c.respBody)
+			limit = lazyMaxIssuing
+		}
+		if eager || len(c.reqBody)+len(c.respBody) > limit {
 			r.add(r.build(c))
 			putBuf(c.reqBody)
 			putBuf(c.respBody)
@@ -125,7 +140,7 @@ func (r *Recorder) drain() {
 
 // issues reports a call whose reply may carry credentials or tokens.
 func (c *capture) issues() bool {
-	return issuing[c.op] || (c.capOn && c.status < 300 && (fieldIn(c.respBody, "AccessKeyId") != "" || fieldIn(c.respBody, "IdToken") != ""))
+	return c.issued != "" || issuing[c.op] || (c.capOn && c.status < 300 && (fieldIn(c.respBody, "AccessKeyId") != "" || fieldIn(c.respBody, "IdToken") != ""))
 }
 
 // keep copies a pooled buffer to an exact-size one and returns the pooled one.

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tipctl/tipctl/sandbox/auth"
 	"github.com/tipctl/tipctl/sandbox/awsproto"
 	"github.com/tipctl/tipctl/sandbox/callctx"
 )
@@ -380,7 +379,7 @@ func (r *Recorder) build(c *capture) *Event {
 		}
 		rec.ErrorMessage = clean(rec.ErrorMessage, 2048)
 	}
-	r.follow(ev, op, p, callerLin, reqBody, resp, now)
+	describe(ev, c, reqBody, resp)
 	switch {
 	case snap.Response != nil:
 		rec.ResponseElements = snap.Response
@@ -412,63 +411,35 @@ func (r *Recorder) build(c *capture) *Event {
 	return ev
 }
 
-// follow learns the lineage of credentials the call issued and the
-// identity contexts of the Identity Center tokens it returned.
-func (r *Recorder) follow(ev *Event, op string, p *auth.Principal, callerLin *lineage, reqBody, resp map[string]any, now time.Time) {
-	caller, chain, credID, person := "", "", "", ev.Person
-	if p != nil {
-		caller = p.AccessKeyID
+// describe adds what the sandbox knows of the call's chain: the person,
+// the token claims it exchanged, the credentials it issued (c.issued and
+// c.chain, learnt in call order, see learn).
+func describe(ev *Event, c *capture, reqBody, resp map[string]any) {
+	if lin := c.callerLin; lin != nil && ev.Person == "" {
+		ev.Person = lin.person
 	}
-	if callerLin != nil {
-		chain, credID = callerLin.chain, callerLin.credentialID
-		if person == "" {
-			person = callerLin.person
-			ev.Person = person
-		}
-	}
-	if op == "CreateTokenWithIAM" && resp != nil {
+	if c.op == "CreateTokenWithIAM" && resp != nil {
 		if tok, _ := resp["idToken"].(string); tok != "" {
-			if c := jwtClaims(tok); c != nil {
-				ev.Claims = maskClaims(c)
-				cid, _ := c["aws:credential_id"].(string)
-				if ic, _ := c["sts:identity_context"].(string); ic != "" {
-					r.rememberToken(ic, lineage{chain: chain, credentialID: cid})
-				}
-				if e, _ := c["email"].(string); e != "" {
+			if cl := jwtClaims(tok); cl != nil {
+				ev.Claims = maskClaims(cl)
+				if e, _ := cl["email"].(string); e != "" {
 					ev.Person = e
 				}
 			}
 		}
 	}
-	if op == "AssumeRole" && reqBody != nil {
+	if c.op == "AssumeRole" && reqBody != nil {
 		if lst, ok := reqBody["providedContexts"].([]any); ok {
 			for _, x := range lst {
 				m, _ := x.(map[string]any)
 				a, _ := m["contextAssertion"].(string)
-				if t, ok := r.token(a); ok {
-					credID = t.credentialID
-					if t.chain != "" {
-						chain = t.chain
-					}
-				}
-				if c := jwtClaims(a); c != nil && ev.Claims == nil {
-					ev.Claims = maskClaims(c)
+				if cl := jwtClaims(a); cl != nil && ev.Claims == nil {
+					ev.Claims = maskClaims(cl)
 				}
 			}
 		}
 	}
-	ev.Chain = chain
-	creds, _ := resp["credentials"].(map[string]any)
-	akid, _ := creds["accessKeyId"].(string)
-	if akid == "" {
-		return
-	}
-	ev.Issued = akid
-	if chain == "" && op == "AssumeRoleWithWebIdentity" {
-		chain = akid
-		ev.Chain = chain
-	}
-	r.remember(akid, &lineage{created: now, parent: caller, chain: chain, credentialID: credID, person: person})
+	ev.Chain, ev.Issued = c.chain, c.issued
 }
 
 func webIdentityUser(c map[string]any) *UserIdentity {
