@@ -102,3 +102,73 @@ func TestLazyAndEagerEventsAreIdentical(t *testing.T) {
 		t.Fatalf("a secret reached the record: %s", norm(a))
 	}
 }
+
+// A call that issues credentials also waits unbuilt: its lineage is learnt
+// at once, the kept reply holds no secret, and the event built when read
+// is the one built at once.
+func TestIssuingCallsWaitUnbuiltWithoutSecrets(t *testing.T) {
+	fixed := func() time.Time { return time.Date(2026, 12, 5, 23, 0, 0, 0, time.UTC) }
+	const secret, token = "wJalrXUtnFEMIK7MDENGbPxRfiCYSECRET", "FwoGZXIvYXdzSESSIONTOKEN"
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.Header().Set("X-Amzn-Requestid", "req-2")
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = w.Write([]byte(`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>` +
+			`<Credentials><AccessKeyId>ASIAISSUED0001</AccessKeyId><SecretAccessKey>` + secret + `</SecretAccessKey>` +
+			`<SessionToken>` + token + `</SessionToken><Expiration>2026-12-06T00:00:00Z</Expiration></Credentials>` +
+			`<AssumedRoleUser><AssumedRoleId>AROA1:s</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn></AssumedRoleUser>` +
+			`</AssumeRoleResult><ResponseMetadata><RequestId>req-2</RequestId></ResponseMetadata></AssumeRoleResponse>`))
+	})
+	call := func(r *Recorder) {
+		req := httptest.NewRequest("POST", "/", strings.NewReader("Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&RoleSessionName=s"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Serve("sts", h, httptest.NewRecorder(), req)
+	}
+	lazy := New(Options{Size: 10, Account: "123456789012", Region: "us-east-1", Now: fixed})
+	eager := New(Options{Size: 10, Account: "123456789012", Region: "us-east-1", Now: fixed})
+	_, cancel := eager.Subscribe()
+	defer cancel()
+	call(lazy)
+	call(eager)
+	lazy.Flush()
+	lazy.mu.Lock()
+	c := lazy.ring[0].unbuilt
+	lazy.mu.Unlock()
+	if c == nil {
+		t.Fatal("the unobserved recorder built the AssumeRole event at once")
+	}
+	if kept := string(c.respBody); strings.Contains(kept, secret) || strings.Contains(kept, token) || !strings.Contains(kept, "ASIAISSUED0001") {
+		t.Fatalf("the waiting capture keeps %s", kept)
+	}
+	if l := lazy.lineageOf("ASIAISSUED0001"); l == nil || !l.created.Equal(fixed()) {
+		t.Fatalf("the issued key's lineage was not learnt at once: %+v", l)
+	}
+	a, b := lazy.Events()[0], eager.Events()[0]
+	norm := func(e *Event) string { return strings.Replace(string(e.JSON()), e.Summary.EventID, "ID", 1) }
+	if norm(a) != norm(b) || a.Issued != "ASIAISSUED0001" || b.Issued != a.Issued || a.Chain != b.Chain {
+		t.Fatalf("lazy  %s (issued %q)\neager %s (issued %q)", norm(a), a.Issued, norm(b), b.Issued)
+	}
+	if s := norm(a); strings.Contains(s, secret) || strings.Contains(s, token) || !strings.Contains(s, `"accessKeyId":"ASIAISSUED0001"`) {
+		t.Fatalf("record %s", s)
+	}
+}
+
+// The awsQuery shortcut reads the same key id as decoding the reply, and
+// gives way to decoding whenever the reply is not plainly shaped.
+func TestCredentialsKeyAgreesWithDecoding(t *testing.T) {
+	for _, b := range []string{
+		`<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIA1</AccessKeyId></Credentials></AssumeRoleResult></AssumeRoleResponse>`,
+		"<?xml version=\"1.0\"?>\n<AssumeRoleResponse xmlns=\"x\">\n  <AssumeRoleResult>\n    <Credentials>\n      <AccessKeyId>ASIA2</AccessKeyId>\n    </Credentials>\n  </AssumeRoleResult>\n</AssumeRoleResponse>",
+		`<R><XResult><Other><Credentials><AccessKeyId>ASIA3</AccessKeyId></Credentials></Other></XResult></R>`,
+		`<R><XResult><Credentials><AccessKeyId>ASIA&amp;4</AccessKeyId></Credentials></XResult></R>`,
+		`<R><XResult><Credentials><AccessKeyId>ASIA5</AccessKeyId></Credentials><Credentials><AccessKeyId>ASIA6</AccessKeyId></Credentials></XResult></R>`,
+		`{"Credentials":{"AccessKeyId":"ASIA7"}}`,
+		`{"accessKey":{"accessKeyId":"AKIA8"}}`,
+	} {
+		creds, _ := bodyElements([]byte(b), "")["credentials"].(map[string]any)
+		want, _ := creds["accessKeyId"].(string)
+		if got := credentialsKeyIn([]byte(b), ""); got != want {
+			t.Errorf("%s: %q, decoding says %q", b, got, want)
+		}
+	}
+}

@@ -65,6 +65,14 @@ func TestEveryCallIsRecordedWithThePerson(t *testing.T) {
 	if gda == nil || gda.Record().UserIdentity.CredentialID != u.CredentialID || gda.Record().UserIdentity.AccessKeyID != day.Enhanced.AccessKeyID {
 		t.Fatalf("GetDataAccess event %+v", gda)
 	}
+	// Events built when read follow the chain learnt in call order: the
+	// bridge session the web identity exchange issued, through the token
+	// and the identity-enhanced session, to the data access.
+	enh := find(evs, "AssumeRole", func(e *cloudtrail.Event) bool { return e.Issued == day.Enhanced.AccessKeyID })
+	if web.Issued == "" || web.Chain != web.Issued || tok.Chain != web.Issued || enh == nil || enh.Chain != web.Issued ||
+		get.Chain != web.Issued || gda.Chain != web.Issued || get.Person != "alice@example.com" || enh.Claims == nil {
+		t.Fatalf("chain: web %q/%q token %q enhanced %+v GetObject %q (%s) GetDataAccess %q", web.Issued, web.Chain, tok.Chain, enh, get.Chain, get.Person, gda.Chain)
+	}
 	creds := gda.Record().ResponseElements["credentials"].(map[string]any)
 	if creds["accessKeyId"] != u.AccessKeyID || creds["secretAccessKey"] != nil || creds["sessionToken"] != nil {
 		t.Fatalf("GetDataAccess responseElements.credentials %v", creds)
