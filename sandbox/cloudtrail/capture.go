@@ -122,6 +122,7 @@ func (r *Recorder) drain() {
 		limit := lazyMaxBody
 		if c.issues() {
 			c.respBody = stripSecrets(c.respBody)
+			c.reqBody = stripRequestSecrets(c.reqBody)
 			limit = lazyMaxIssuing
 		}
 		if eager || len(c.reqBody)+len(c.respBody) > limit {

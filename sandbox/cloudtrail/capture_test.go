@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tipctl/tipctl/sandbox/callctx"
 )
 
 // A stalled builder never lets the waiting calls grow past maxPending: the
@@ -170,5 +173,55 @@ func TestCredentialsKeyAgreesWithDecoding(t *testing.T) {
 		if got := credentialsKeyIn([]byte(b), ""); got != want {
 			t.Errorf("%s: %q, decoding says %q", b, got, want)
 		}
+	}
+}
+
+// A token exchange waits unbuilt too, keeping neither the assertion it
+// exchanged nor the bearer tokens it returned, and builds as at once.
+func TestTokenExchangeWaitsUnbuiltWithoutBearers(t *testing.T) {
+	fixed := func() time.Time { return time.Date(2026, 12, 5, 23, 0, 0, 0, time.UTC) }
+	claims := base64.RawURLEncoding.EncodeToString([]byte(`{"email":"pat@example.com","sts:identity_context":"ctx-1","aws:credential_id":"cred-1"}`))
+	idToken := "eyJhbGciOiJSUzI1NiJ9." + claims + ".c2ln"
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		callctx.SetOperation(r.Context(), "CreateTokenWithIAM")
+		w.Header().Set("X-Amzn-Requestid", "req-3")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"accessToken":"aoaBEARER1","tokenType":"Bearer","expiresIn":3600,"refreshToken":"aorREFRESH1","idToken":"` + idToken + `"}`))
+	})
+	call := func(r *Recorder) {
+		req := httptest.NewRequest("POST", "/token?aws_iam=t", strings.NewReader(`{"clientId":"arn:aws:sso::1:application/x","grantType":"urn:ietf:params:oauth:grant-type:jwt-bearer","assertion":"eyJ.ASSERTION1.sig"}`))
+		req.Header.Set("Content-Type", "application/json")
+		r.Serve("sso-oauth", h, httptest.NewRecorder(), req)
+	}
+	lazy := New(Options{Size: 10, Account: "123456789012", Region: "us-east-1", Now: fixed})
+	eager := New(Options{Size: 10, Account: "123456789012", Region: "us-east-1", Now: fixed})
+	_, cancel := eager.Subscribe()
+	defer cancel()
+	call(lazy)
+	call(eager)
+	lazy.Flush()
+	lazy.mu.Lock()
+	c := lazy.ring[0].unbuilt
+	lazy.mu.Unlock()
+	if c == nil {
+		t.Fatal("the unobserved recorder built the token exchange at once")
+	}
+	kept := string(c.reqBody) + string(c.respBody)
+	for _, s := range []string{"aoaBEARER1", "aorREFRESH1", "ASSERTION1"} {
+		if strings.Contains(kept, s) {
+			t.Fatalf("the waiting capture keeps %s: %s", s, kept)
+		}
+	}
+	if l, ok := lazy.token("ctx-1"); !ok || l.credentialID != "cred-1" {
+		t.Fatalf("the token's identity context was not learnt at once: %+v %v", l, ok)
+	}
+	a, b := lazy.Events()[0], eager.Events()[0]
+	norm := func(e *Event) string { return strings.Replace(string(e.JSON()), e.Summary.EventID, "ID", 1) }
+	if norm(a) != norm(b) || a.Summary.EventName != "CreateTokenWithIAM" || a.Person != "pat@example.com" || a.Person != b.Person || a.Claims == nil {
+		t.Fatalf("lazy  %s (%q)\neager %s (%q)", norm(a), a.Person, norm(b), b.Person)
+	}
+	if s := norm(a); !strings.Contains(s, `"accessToken":"`+Hidden+`"`) || !strings.Contains(s, `"assertion":"`+Hidden+`"`) {
+		t.Fatalf("record %s", s)
 	}
 }

@@ -166,8 +166,12 @@ var secretElements = [][2][]byte{
 
 // stripSecrets removes the leaf elements of secretElements from an XML
 // reply, in place; the record never shows them (redact deletes them), and
-// the ring then keeps no session token or secret key.
+// the ring then keeps no session token or secret key. JSON replies lose
+// their bearer tokens' values (see stripBearers).
 func stripSecrets(b []byte) []byte {
+	if len(b) > 0 && b[0] == '{' {
+		return stripBearers(b)
+	}
 	if len(b) == 0 || b[0] != '<' {
 		return b
 	}
@@ -185,6 +189,46 @@ func stripSecrets(b []byte) []byte {
 			end := i + len(el[0]) + j + len(el[1])
 			b = append(b[:i], b[end:]...)
 		}
+	}
+	return b
+}
+
+// bearerMembers are JSON reply members whose values the record always
+// hides (secretKeys) and nothing else reads; requestSecrets are their
+// request peers.
+var (
+	bearerMembers  = []string{`"accessToken":"`, `"AccessToken":"`, `"refreshToken":"`, `"RefreshToken":"`}
+	requestSecrets = []string{`"assertion":"`, `"Assertion":"`, `"subjectToken":"`, `"SubjectToken":"`, `"clientSecret":"`,
+		`"ClientSecret":"`, `"codeVerifier":"`, `"CodeVerifier":"`, `"refreshToken":"`, `"RefreshToken":"`, `"code":"`, `"Code":"`}
+)
+
+// stripBearers empties those members' string values in a JSON reply, in
+// place: the record shows HIDDEN_DUE_TO_SECURITY_REASONS for them either
+// way, and the ring then keeps no bearer token.
+func stripBearers(b []byte) []byte { return emptyMembers(b, bearerMembers) }
+
+// stripRequestSecrets is stripBearers for a JSON request (the assertion a
+// CreateTokenWithIAM exchanges, a client secret).
+func stripRequestSecrets(b []byte) []byte { return emptyMembers(b, requestSecrets) }
+
+func emptyMembers(b []byte, members []string) []byte {
+	if len(b) == 0 || b[0] != '{' {
+		return b
+	}
+	for _, open := range members {
+		if bytes.Count(b, []byte(open[:len(open)-2])) != 1 {
+			continue
+		}
+		i := bytes.Index(b, []byte(open))
+		if i < 0 {
+			continue
+		}
+		start := i + len(open)
+		j := bytes.IndexByte(b[start:], '"')
+		if j <= 0 || bytes.IndexByte(b[start:start+j], '\\') >= 0 {
+			continue
+		}
+		b = append(b[:start], b[start+j:]...)
 	}
 	return b
 }
