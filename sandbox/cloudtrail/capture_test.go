@@ -165,6 +165,9 @@ func TestCredentialsKeyAgreesWithDecoding(t *testing.T) {
 		`<R><XResult><Other><Credentials><AccessKeyId>ASIA3</AccessKeyId></Credentials></Other></XResult></R>`,
 		`<R><XResult><Credentials><AccessKeyId>ASIA&amp;4</AccessKeyId></Credentials></XResult></R>`,
 		`<R><XResult><Credentials><AccessKeyId>ASIA5</AccessKeyId></Credentials><Credentials><AccessKeyId>ASIA6</AccessKeyId></Credentials></XResult></R>`,
+		`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIA9</AccessKeyId></Credentials></AssumeRoleResult></AssumeRoleResponse>`,
+		`<R xmlns="a/b"><Empty/><XResult><Credentials><AccessKeyId>ASIA10</AccessKeyId></Credentials></XResult></R>`,
+		`<R><Skip></Skip><XResult><Credentials><AccessKeyId>ASIA11</AccessKeyId></Credentials></XResult></R>`,
 		`{"Credentials":{"AccessKeyId":"ASIA7"}}`,
 		`{"accessKey":{"accessKeyId":"AKIA8"}}`,
 	} {
@@ -172,6 +175,9 @@ func TestCredentialsKeyAgreesWithDecoding(t *testing.T) {
 		want, _ := creds["accessKeyId"].(string)
 		if got := credentialsKeyIn([]byte(b), ""); got != want {
 			t.Errorf("%s: %q, decoding says %q", b, got, want)
+		}
+		if _, ok := stsCredentialsKey([]byte(b)); !ok && strings.Contains(b, "AssumeRoleResponse") {
+			t.Errorf("%s: the STS reply is not read plainly", b)
 		}
 	}
 }

@@ -115,7 +115,8 @@ func stsCredentialsKey(b []byte) (string, bool) {
 		head = head[j+2:]
 	}
 	// Exactly two start tags (the response and its result), no other markup.
-	if bytes.Count(head, []byte("<")) != 2 || bytes.ContainsAny(head, "/!?&") {
+	if bytes.Count(head, []byte("<")) != 2 || bytes.Contains(head, []byte("</")) || bytes.Contains(head, []byte("/>")) ||
+		bytes.ContainsAny(head, "!?&") {
 		return "", false
 	}
 	rest := bytes.TrimSpace(b[i+len(open):])
