@@ -61,7 +61,7 @@ func BenchmarkRecorder(b *testing.B) {
 			"target": {emea + "*"}, "permission": {"READ"}}.Encode(), "s3", "", "", map[string]string{"X-Amz-Account-Id": sb.Env.World.AccountID})},
 		{"GetCallerIdentity", signed(b, sb, day.Enhanced, "POST", "/", "sts", "application/x-www-form-urlencoded; charset=utf-8",
 			url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2011-06-15"}}.Encode(), nil)},
-		// Issues credentials: built at once, its lineage followed.
+		// Issues credentials: its lineage learnt in call order, built when read.
 		{"AssumeRole", signed(b, sb, admin, "POST", "/", "sts", "application/x-www-form-urlencoded; charset=utf-8",
 			url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "RoleArn": {"arn:aws:iam::" + sb.Env.World.AccountID + ":role/quicksight-snapshots"},
 				"RoleSessionName": {"bench"}}.Encode(), nil)},
