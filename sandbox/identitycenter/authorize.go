@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tipctl/tipctl/sandbox/callctx"
+	"github.com/tipctl/tipctl/sandbox/pkce"
 )
 
 // PathAuthorize is the authorization endpoint of the Identity Center OIDC
@@ -224,7 +225,7 @@ func (h *OIDC) parseAuthorize(params url.Values) (*authorizeRequest, string, *[2
 		return ar, "", &[2]string{"invalid_request", "code_challenge_method was sent without code_challenge"}
 	case ar.challenge != "" && method != "S256":
 		return ar, "", &[2]string{"invalid_request", "code_challenge_method must be S256"}
-	case ar.challenge != "" && !validPKCE(ar.challenge, 43, 43):
+	case ar.challenge != "" && !pkce.ValidChallenge(ar.challenge):
 		return ar, "", &[2]string{"invalid_request", "code_challenge must be the 43-character base64url SHA-256 of the code verifier"}
 	}
 	requested := strings.FieldsFunc(params.Get("scopes")+" "+params.Get("scope"), func(r rune) bool { return r == ' ' || r == ',' })

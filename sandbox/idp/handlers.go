@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/sandbox/pkce"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -325,7 +326,7 @@ func (p *Provider) parseAuthRequest(params url.Values) (*authRequest, string, *o
 		return ar, "", oerr(400, "invalid_request", "code_challenge_method must be S256 (plain is not accepted)")
 	case challenge != "" && method != "S256":
 		return ar, "", oerr(400, "invalid_request", "code_challenge_method %s is not supported; use S256", quote(method))
-	case challenge != "" && (len(challenge) != 43 || !validPKCEValue(challenge, 43, 43)):
+	case challenge != "" && !pkce.ValidChallenge(challenge):
 		return ar, "", oerr(400, "invalid_request", "code_challenge must be the 43-character base64url SHA-256 of the verifier")
 	}
 	ar.challenge = challenge
