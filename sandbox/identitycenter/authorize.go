@@ -1,7 +1,6 @@
 package identitycenter
 
 import (
-	"bytes"
 	_ "embed"
 	"html/template"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/tipctl/tipctl/sandbox/callctx"
+	"github.com/tipctl/tipctl/sandbox/htmlpage"
+	"github.com/tipctl/tipctl/sandbox/pkce"
 )
 
 // PathAuthorize is the authorization endpoint of the Identity Center OIDC
@@ -45,19 +46,7 @@ type authorizePage struct {
 }
 
 func (h *OIDC) render(w http.ResponseWriter, status int, pg authorizePage) {
-	var buf bytes.Buffer
-	if err := authorizeTmpl.Execute(&buf, pg); err != nil {
-		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
-		return
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	htmlpage.Render(w, status, authorizeTmpl, pg)
 }
 
 func (h *OIDC) failPage(w http.ResponseWriter, status int, msg string) {
@@ -224,7 +213,7 @@ func (h *OIDC) parseAuthorize(params url.Values) (*authorizeRequest, string, *[2
 		return ar, "", &[2]string{"invalid_request", "code_challenge_method was sent without code_challenge"}
 	case ar.challenge != "" && method != "S256":
 		return ar, "", &[2]string{"invalid_request", "code_challenge_method must be S256"}
-	case ar.challenge != "" && !validPKCE(ar.challenge, 43, 43):
+	case ar.challenge != "" && !pkce.ValidChallenge(ar.challenge):
 		return ar, "", &[2]string{"invalid_request", "code_challenge must be the 43-character base64url SHA-256 of the code verifier"}
 	}
 	requested := strings.FieldsFunc(params.Get("scopes")+" "+params.Get("scope"), func(r rune) bool { return r == ' ' || r == ',' })

@@ -1,10 +1,9 @@
 package identitycenter
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"time"
+
+	"github.com/tipctl/tipctl/sandbox/pkce"
 )
 
 // AuthCodeTTL is the lifetime of an authorization code: short, as the API
@@ -80,9 +79,9 @@ func (s *State) redeemCode(code, app, redirectURI, verifier string, now int64) (
 		return nil, "codeVerifier is required: the authorization request had a code_challenge (PKCE)"
 	case c.challenge == "" && verifier != "":
 		return nil, "codeVerifier was sent but the authorization request had no code_challenge"
-	case c.challenge != "" && !validPKCE(verifier, 43, 128):
+	case c.challenge != "" && !pkce.ValidVerifier(verifier):
 		return nil, "codeVerifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636)"
-	case c.challenge != "" && subtle.ConstantTimeCompare([]byte(s256(verifier)), []byte(c.challenge)) != 1:
+	case c.challenge != "" && !pkce.Matches(verifier, c.challenge):
 		return nil, "codeVerifier does not match the code_challenge of the authorization request (PKCE S256)"
 	}
 	c.used = true
@@ -96,23 +95,4 @@ func (s *State) codeIssued(code, refresh string) {
 		c.refresh = refresh
 	}
 	s.mu.Unlock()
-}
-
-func validPKCE(v string, minLen, maxLen int) bool {
-	if len(v) < minLen || len(v) > maxLen {
-		return false
-	}
-	for _, r := range v {
-		switch {
-		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.', r == '_', r == '~':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func s256(verifier string) string {
-	h := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(h[:])
 }

@@ -1,7 +1,6 @@
 package idp
 
 import (
-	"bytes"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tipctl/tipctl/sandbox/htmlpage"
+	"github.com/tipctl/tipctl/sandbox/pkce"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -226,19 +227,7 @@ type page struct {
 
 func (p *Provider) render(w http.ResponseWriter, status int, pg page) {
 	pg.Issuer = p.issuer
-	var buf bytes.Buffer
-	if err := p.tmpl.Execute(&buf, pg); err != nil {
-		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	htmlpage.Render(w, status, p.tmpl, pg)
 }
 
 func (p *Provider) errorPage(w http.ResponseWriter, status int, title, msg string) {
@@ -325,7 +314,7 @@ func (p *Provider) parseAuthRequest(params url.Values) (*authRequest, string, *o
 		return ar, "", oerr(400, "invalid_request", "code_challenge_method must be S256 (plain is not accepted)")
 	case challenge != "" && method != "S256":
 		return ar, "", oerr(400, "invalid_request", "code_challenge_method %s is not supported; use S256", quote(method))
-	case challenge != "" && (len(challenge) != 43 || !validPKCEValue(challenge, 43, 43)):
+	case challenge != "" && !pkce.ValidChallenge(challenge):
 		return ar, "", oerr(400, "invalid_request", "code_challenge must be the 43-character base64url SHA-256 of the verifier")
 	}
 	ar.challenge = challenge

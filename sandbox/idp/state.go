@@ -32,6 +32,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tipctl/tipctl/sandbox/env"
+	"github.com/tipctl/tipctl/sandbox/pkce"
 	"github.com/tipctl/tipctl/sandbox/world"
 )
 
@@ -422,29 +423,6 @@ func normalizeUserCode(s string) string {
 	return b.String()
 }
 
-// --- PKCE ---
-
-// validVerifierSyntax checks RFC 7636 §4.1 for code_verifier and the S256
-// challenge's shape.
-func validPKCEValue(s string, minLen, maxLen int) bool {
-	if len(s) < minLen || len(s) > maxLen {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.', r == '_', r == '~':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func s256(verifier string) string {
-	h := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(h[:])
-}
-
 // --- codes ---
 
 // issueCode records a new authorization code.
@@ -507,9 +485,9 @@ func (p *Provider) redeemCode(code string, client *world.IdPClient, redirectURI,
 		return nil, invalidGrant("code_verifier is required (PKCE)")
 	case ac.challenge == "" && verifier != "":
 		return nil, invalidGrant("code_verifier was sent but the authorization request had no code_challenge")
-	case ac.challenge != "" && !validPKCEValue(verifier, 43, 128):
+	case ac.challenge != "" && !pkce.ValidVerifier(verifier):
 		return nil, invalidGrant("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]")
-	case ac.challenge != "" && subtle.ConstantTimeCompare([]byte(s256(verifier)), []byte(ac.challenge)) != 1:
+	case ac.challenge != "" && !pkce.Matches(verifier, ac.challenge):
 		return nil, invalidGrant("code_verifier does not match the code_challenge (PKCE S256)")
 	}
 	ac.used = true
