@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tipctl/tipctl/sandbox/sts/ststest"
 )
@@ -126,31 +124,8 @@ echo "APP=$OAUTH_APPLICATION_ARN"
 // startSandboxProcess runs `tipctl sandbox` with args and returns its URL.
 func startSandboxProcess(t *testing.T, e *env, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(tipctl, append([]string{"sandbox", "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Env = e.with()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(out).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case u := <-line:
-		if !strings.HasPrefix(u, "http://127.0.0.1:") {
-			t.Fatalf("tipctl sandbox printed %q", u)
-		}
-		return u
-	case <-time.After(60 * time.Second):
-		t.Fatal("tipctl sandbox did not print its URL within 60s")
-	}
-	return ""
+	_, u := sandboxProc(t, e, args...)
+	return u
 }
 
 // TestSeedSetupOnBareSandbox: against `tipctl sandbox --bare`, the seed's
