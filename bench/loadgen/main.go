@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -105,29 +103,16 @@ func waitHTTP(u string, d time.Duration) error {
 }
 
 func run(d time.Duration, conc int, bin string, noMoto bool, jsonOut string) error {
-	if bin == "" {
-		dir, err := os.MkdirTemp("", "loadgen")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		bin = filepath.Join(dir, "tipctl")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/tipctl").CombinedOutput(); err != nil {
-			return fmt.Errorf("build tipctl: %v\n%s", err, out)
-		}
+	bin, cleanup, err := buildTipctl(bin)
+	if err != nil {
+		return err
 	}
-	sbCmd := exec.Command(bin, append([]string{"sandbox", "--listen", "127.0.0.1:0"}, strings.Fields(*sandboxArgs)...)...)
-	stdout, _ := sbCmd.StdoutPipe()
-	sbCmd.Stderr = io.Discard
-	if err := sbCmd.Start(); err != nil {
+	defer cleanup()
+	sandboxURL, sbCmd, err := startSandbox(bin, strings.Fields(*sandboxArgs)...)
+	if err != nil {
 		return err
 	}
 	defer func() { _ = sbCmd.Process.Signal(os.Interrupt); _ = sbCmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("sandbox did not start: %v", err)
-	}
-	sandboxURL := strings.TrimSpace(line)
 	sbIdle := rssField(sbCmd.Process.Pid, "VmRSS:")
 
 	var results []result
@@ -478,29 +463,16 @@ func printTable(rs []result) {
 // mark) and current. moto_server runs its AssumeRole load for d in the
 // same run, for its idle and peak RSS.
 func memory(n, conc int, d time.Duration, bin string, noMoto bool) error {
-	if bin == "" {
-		dir, err := os.MkdirTemp("", "loadgen")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		bin = filepath.Join(dir, "tipctl")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/tipctl").CombinedOutput(); err != nil {
-			return fmt.Errorf("build tipctl: %v\n%s", err, out)
-		}
+	bin, cleanup, err := buildTipctl(bin)
+	if err != nil {
+		return err
 	}
-	sbCmd := exec.Command(bin, "sandbox", "--listen", "127.0.0.1:0")
-	stdout, _ := sbCmd.StdoutPipe()
-	sbCmd.Stderr = io.Discard
-	if err := sbCmd.Start(); err != nil {
+	defer cleanup()
+	endpoint, sbCmd, err := startSandbox(bin)
+	if err != nil {
 		return err
 	}
 	defer func() { _ = sbCmd.Process.Signal(os.Interrupt); _ = sbCmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("sandbox did not start: %v", err)
-	}
-	endpoint := strings.TrimSpace(line)
 	ctx := context.Background()
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(endpoint), HTTPClient: pooled(conc)}
