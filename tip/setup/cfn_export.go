@@ -98,11 +98,9 @@ func ExportTemplate(s *Spec) (M, error) {
 		resources = append(resources, KV{"QuickSightSnapshotRole", M{{"Type", "AWS::IAM::Role"}, {"Properties", M{
 			{"RoleName", q.Name},
 			{"Description", "tipctl QuickSight snapshot role: assumed with a QuickSight identity context"},
-			{"MaxSessionDuration", sessionOr(q.MaxSessionSeconds)},
+			{"MaxSessionDuration", q.MaxSessionSeconds}, // ParseSpec defaults it
 			{"AssumeRolePolicyDocument", SnapshotTrust(sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))},
-			{"Policies", []M{{{"PolicyName", "tipctl-quicksight-snapshots"}, {"PolicyDocument", policyDoc(allow("QuickSightSnapshots",
-				[]string{"quicksight:StartDashboardSnapshotJob", "quicksight:DescribeDashboardSnapshotJob", "quicksight:DescribeDashboardSnapshotJobResult"},
-				sub("arn:${AWS::Partition}:quicksight:${AWS::Region}:${AWS::AccountId}:dashboard/*")))}}}},
+			{"Policies", []M{{{"PolicyName", "tipctl-quicksight-snapshots"}, {"PolicyDocument", SnapshotPermissions(templateArns)}}}},
 		}}}})
 	}
 
@@ -185,11 +183,4 @@ func logicalID(name string) string {
 		}
 	}
 	return b.String()
-}
-
-func sessionOr(seconds int) int {
-	if seconds == 0 {
-		return 3600
-	}
-	return seconds
 }

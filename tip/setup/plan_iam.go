@@ -106,9 +106,7 @@ func (e *engine) wantRoles() []roleWant {
 		rs = append(rs, roleWant{key: "quicksight_snapshot", name: q.Name, maxSess: q.MaxSessionSeconds,
 			trust: func() M { return SnapshotTrust("arn:aws:iam::" + e.account + ":root") },
 			policies: map[string]func() M{"tipctl-quicksight-snapshots": func() M {
-				return policyDoc(allow("QuickSightSnapshots", []string{"quicksight:StartDashboardSnapshotJob",
-					"quicksight:DescribeDashboardSnapshotJob", "quicksight:DescribeDashboardSnapshotJobResult"},
-					LiteralArns(s.Region, e.account)("quicksight", "dashboard/*")))
+				return SnapshotPermissions(LiteralArns(s.Region, e.account))
 			}}})
 	}
 	if ag := s.AccessGrants; ag != nil {

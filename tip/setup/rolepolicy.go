@@ -162,6 +162,14 @@ func LocationPermissions(locations []string) M {
 	)
 }
 
+// SnapshotPermissions lets the QuickSight snapshot role run snapshot jobs
+// on the account's dashboards.
+func SnapshotPermissions(arn ServiceArn) M {
+	return policyDoc(allow("QuickSightSnapshots", []string{"quicksight:StartDashboardSnapshotJob",
+		"quicksight:DescribeDashboardSnapshotJob", "quicksight:DescribeDashboardSnapshotJobResult"},
+		arn("quicksight", "dashboard/*")))
+}
+
 // SnapshotTrust lets the account's administrators assume the QuickSight
 // snapshot role with a QuickSight identity context.
 func SnapshotTrust(accountRoot any) M {
